@@ -1,0 +1,202 @@
+"""The `creditlab` command: thin wrappers that parse, call the engine and render.
+
+Exit codes (the contract): 0 success, 1 bad input or a failed check, 2 wrong usage.
+Results go to stdout, errors to stderr.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import click
+from rich.progress import Progress
+
+from creditlab.engine import (
+    CreditlabError,
+    load_history,
+    replay,
+    resolve_schemes,
+    shipped_scheme,
+    shipped_schemes,
+    shipped_vocabulary,
+    version,
+)
+from creditlab.engine.canonical import plain
+from creditlab.engine.scheme import Scheme
+
+from .output import console, format_option, write_csv, write_json, write_jsonl
+from .render import print_all, replay_tables, scheme_detail, scheme_list
+
+__all__ = ["cli", "main"]
+
+
+class _Group(click.Group):
+    """Turns every CreditlabError into a clean message on stderr and exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CreditlabError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(version(), prog_name="creditlab")
+def cli() -> None:
+    """Replay one history of behaviour through documented social-credit schemes.
+
+    Example:
+
+        creditlab replay fixtures/example.yaml
+    """
+
+
+@cli.command("schemes")
+@format_option("table", "json")
+@click.option("--seed-only", is_flag=True,
+              help="Count only rules encoded from the seed documents.")
+@click.option("--variants/--no-variants", default=True, show_default=True,
+              help="Include variant readings (ids with '@').")
+def schemes_command(fmt: str, seed_only: bool, variants: bool) -> None:
+    """List the shipped schemes with their scale, start and rule counts by fidelity.
+
+    Example:
+
+        creditlab schemes --format json
+    """
+    chosen = [s for s in shipped_schemes() if variants or s.variant is None]
+    if seed_only:
+        chosen = [s.model_copy(update={"rules": [r for r in s.rules if r.provenance == "seed"]})
+                  for s in chosen]
+    if fmt == "json":
+        write_json([_scheme_summary(s) for s in chosen])
+    else:
+        console().print(scheme_list(chosen))
+
+
+def _scheme_summary(s: Scheme) -> dict[str, Any]:
+    provenance = {"seed": 0, "external": 0}
+    for rule in s.rules:
+        provenance[rule.provenance] += 1
+    return {
+        "id": s.id,
+        "name": s.name.en,
+        "name_zh": s.name.zh,
+        "city": s.city,
+        "subject_kind": s.subject_kind,
+        "status": s.status,
+        "scale": {"min": s.scale.min, "max": s.scale.max, "clamp": s.scale.clamp},
+        "start": s.scale.start,
+        "bands": [b.label for b in s.bands],
+        "rules": len(s.rules),
+        "fidelity": s.fidelity_counts(),
+        "provenance": provenance,
+        "variant_of": s.variant.of if s.variant else None,
+        "coverage": s.coverage.model_dump(mode="json", exclude_none=True) if s.coverage
+        else None,
+    }
+
+
+@cli.command("show")
+@click.argument("scheme_id")
+@format_option("table", "json")
+@click.option("--seed-only", is_flag=True, help="Show only rules encoded from the seeds.")
+def show_command(scheme_id: str, fmt: str, seed_only: bool) -> None:
+    """Show one scheme: scale, bands, every rule with its citation and fidelity.
+
+    Example:
+
+        creditlab show suining_county
+    """
+    scheme = shipped_scheme(scheme_id)
+    if fmt == "json":
+        data = scheme.model_dump(mode="json", exclude={"file"})
+        for rule, dumped in zip(scheme.rules, data["rules"], strict=True):
+            dumped["provenance"] = rule.provenance
+        if seed_only:
+            data["rules"] = [r for r in data["rules"] if r["provenance"] == "seed"]
+        write_json(data)
+    else:
+        console().print(scheme_detail(scheme, seed_only=seed_only))
+
+
+@cli.command("replay")
+@click.argument("history", type=click.Path(dir_okay=False))
+@click.option("--scheme", "schemes", multiple=True, metavar="ID",
+              help="A scheme id or a scheme file; repeat for several. Default: all shipped.")
+@format_option("table", "json", "jsonl", "csv")
+@click.option("--explain", is_flag=True,
+              help="Include the ledger: every rule that fired, with its source.")
+def replay_command(history: str, schemes: Sequence[str], fmt: str, explain: bool) -> None:
+    """Replay a history (YAML or JSONL) through schemes, side by side.
+
+    Example:
+
+        creditlab replay fixtures/example.yaml --scheme suining_county --format json
+    """
+    vocabulary = shipped_vocabulary()
+    loaded = load_history(history, vocabulary)
+    chosen = resolve_schemes(tuple(schemes))
+    progress = _progress_bar() if len(loaded.events) * len(chosen) > 200_000 else None
+    try:
+        result = replay(loaded, chosen, version=version(),
+                        vocabulary_sha256=_vocabulary_sha256(),
+                        progress=progress.update if progress else None)
+    finally:
+        if progress:
+            progress.close()
+    if fmt == "json":
+        write_json(result.as_dict(explain=explain))
+    elif fmt == "jsonl":
+        data = result.as_dict(explain=explain)
+        write_jsonl([{"record": "manifest", **data["manifest"]},
+                     *({"record": "result", **r} for r in data["results"]),
+                     *({"record": "ledger", **e} for e in data.get("ledger", [])),
+                     {"record": "digest", "digest": data["digest"]}])
+    elif fmt == "csv":
+        if explain:
+            header = ["event", "subject", "scheme", "rule", "points", "applied",
+                      "score_before", "score_after", "band_after", "note"]
+            write_csv(header, ([getattr(e, h) for h in header] for e in result.ledger))
+        else:
+            header = ["subject", "scheme", "start", "score", "band", "flags", "events_scored",
+                      "events_unscored"]
+            write_csv(header, ([plain(r.as_dict())[h] for h in header] for r in result.results))
+    else:
+        print_all(console(), replay_tables(result, explain=explain))
+
+
+def _vocabulary_sha256() -> str:
+    from creditlab.engine import _vocabulary_sha
+
+    return _vocabulary_sha()
+
+
+class _progress_bar:
+    """A progress bar on stderr, one task per scheme, for long replays."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+
+        self._progress = Progress(console=Console(stderr=True), transient=True)
+        self._progress.start()
+        self._tasks: dict[str, Any] = {}
+
+    def update(self, scheme: str, done: int, total: int) -> None:
+        if scheme not in self._tasks:
+            self._tasks[scheme] = self._progress.add_task(f"replaying {scheme}", total=total)
+        self._progress.update(self._tasks[scheme], completed=done)
+
+    def close(self) -> None:
+        self._progress.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the console script."""
+    cli.main(args=list(argv) if argv is not None else None, prog_name="creditlab")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main(sys.argv[1:])

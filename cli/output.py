@@ -1,0 +1,51 @@
+"""Shared output options and writers: JSON for scripts, rich tables for people."""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+
+from creditlab.engine.canonical import dumps, plain
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+__all__ = ["console", "format_option", "write_csv", "write_json", "write_jsonl"]
+
+
+def format_option(*choices: str, default: str = "table") -> Callable[[F], F]:
+    """The `--format` option every command shares (table for people, json for scripts)."""
+    return click.option(
+        "--format", "fmt", type=click.Choice(list(choices)), default=default,
+        show_default=True, help="Output format: a table for people, "
+                                "json (or jsonl/csv) for scripts.",
+    )
+
+
+def console() -> Console:
+    """A console on stdout; wide enough for side-by-side tables when not a terminal."""
+    return Console(width=None if sys.stdout.isatty() else 160, highlight=False)
+
+
+def write_json(value: Any) -> None:
+    click.echo(dumps(value, indent=2))
+
+
+def write_jsonl(records: Iterable[Any]) -> None:
+    for record in records:
+        click.echo(dumps(record))
+
+
+def write_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(["" if v is None else (";".join(map(str, v)) if isinstance(v, list)
+                                               else v) for v in plain(list(row))])
+    click.echo(buffer.getvalue(), nl=False)

@@ -1,0 +1,103 @@
+"""The one exception hierarchy of creditlab.
+
+    CreditlabError                 root: everything the library raises on purpose
+    ├── InputError                 bad input a user can fix; carries file, line, field
+    │   ├── HistoryError           a history file (YAML or JSONL) is malformed or invalid
+    │   ├── SchemeError            a scheme file is malformed, invalid or unresolvable
+    │   └── VocabularyError        the vocabulary file is malformed or invalid
+    ├── UnknownSchemeError         a scheme id that is not shipped (with "did you mean")
+    └── EngineError                durable_rules misbehaved (a bug, never bad input)
+
+Each error keeps its context as attributes and builds its message from them, so the CLI
+can print it and exit 1 without knowing which kind it is.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from pathlib import Path
+
+__all__ = [
+    "CreditlabError",
+    "EngineError",
+    "HistoryError",
+    "InputError",
+    "SchemeError",
+    "UnknownSchemeError",
+    "VocabularyError",
+    "did_you_mean",
+]
+
+
+def did_you_mean(name: str, possibilities: Iterable[str]) -> str:
+    """A " (did you mean 'x'?)" suffix for an unknown name, or "" when nothing is close."""
+    close = difflib.get_close_matches(name, sorted(set(possibilities)), n=3, cutoff=0.6)
+    if not close:
+        return ""
+    return " (did you mean " + " or ".join(repr(c) for c in close) + "?)"
+
+
+class CreditlabError(Exception):
+    """Root of every error creditlab raises on purpose."""
+
+
+class InputError(CreditlabError):
+    """Bad input, located: which file, which line, which field, and what is wrong."""
+
+    what = "input"
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        file: str | Path | None = None,
+        line: int | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.reason = reason
+        self.file = str(file) if file is not None else None
+        self.line = line
+        self.field = field
+        super().__init__(self.format_message())
+
+    def format_message(self) -> str:
+        where = self.file or f"<{self.what}>"
+        if self.line is not None:
+            where += f":{self.line}"
+        field = f" [{self.field}]" if self.field else ""
+        return f"{where}:{field} {self.reason}"
+
+
+class HistoryError(InputError):
+    """A history file is malformed or does not fit the vocabulary."""
+
+    what = "history"
+
+
+class SchemeError(InputError):
+    """A scheme file is malformed, invalid, or refers to something that does not exist."""
+
+    what = "scheme"
+
+
+class VocabularyError(InputError):
+    """The vocabulary file is malformed or invalid."""
+
+    what = "vocabulary"
+
+
+class UnknownSchemeError(CreditlabError):
+    """A scheme id that no shipped scheme file has."""
+
+    def __init__(self, scheme_id: str, known: Iterable[str]) -> None:
+        self.scheme_id = scheme_id
+        self.known = sorted(known)
+        super().__init__(
+            f"unknown scheme {scheme_id!r}{did_you_mean(scheme_id, self.known)}; "
+            f"shipped schemes: {', '.join(self.known)}"
+        )
+
+
+class EngineError(CreditlabError):
+    """durable_rules failed or swallowed an exception: a bug in creditlab, not in the input."""

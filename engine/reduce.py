@@ -1,0 +1,300 @@
+"""The reducer: what the rules that fired do to one subject's standing in one scheme.
+
+durable_rules says which rules fire; this module applies their effects with exact
+arithmetic (`Decimal`), in the scheme's declared rule order and each rule's declared
+effect order, never in firing order. It reads no clock and does no I/O: the same
+state, event and fired rules always give the same entries.
+
+Order of checks for one rule on one event: `same_act_as` (a duplicated row scores
+once), `frequency` (at most N per calendar period), then for each effect: the points it
+gives, the rule's `cap`, the shared `cap_group`, and the scale's clamp.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_FLOOR, Decimal
+from typing import Any
+
+from .history import Event
+from .periods import add_duration, period_key
+from .scheme import (
+    Cap,
+    CountTiersEffect,
+    FormulaEffect,
+    ListEffect,
+    PointsEffect,
+    QuantityTiersEffect,
+    ReclassifyEffect,
+    Rule,
+    Scheme,
+    SetScoreEffect,
+    TiersEffect,
+    UnquantifiedEffect,
+)
+
+__all__ = ["LedgerEntry", "Override", "Reducer", "Standing"]
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Override:
+    """A grade set by reclassification, until a date (None: to the end)."""
+
+    grade: str
+    policy: str
+    until: date | None
+    rule: str
+
+
+@dataclass
+class Standing:
+    """One subject's standing in one scheme, updated event by event."""
+
+    score: Decimal
+    override: Override | None = None
+    flags: dict[str, date | None] = field(default_factory=dict)
+    rule_totals: dict[tuple[str, str], Decimal] = field(default_factory=dict)
+    group_totals: dict[tuple[str, str], Decimal] = field(default_factory=dict)
+    rule_times: dict[tuple[str, str], int] = field(default_factory=dict)
+    rule_counts: dict[tuple[str, str], int] = field(default_factory=dict)
+    scored: int = 0
+    unscored: int = 0
+
+    def expire(self, day: date) -> None:
+        """Drop list states and grade overrides whose time has run out by `day`."""
+        if self.override is not None and self.override.until is not None \
+                and day >= self.override.until:
+            self.override = None
+        for flag, until in list(self.flags.items()):
+            if until is not None and day >= until:
+                del self.flags[flag]
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One rule that fired on one event in one scheme, and what it did."""
+
+    event: str
+    subject: str
+    scheme: str
+    rule: str
+    points: Decimal | None
+    applied: Decimal
+    score_before: Decimal
+    score_after: Decimal
+    band_before: str | None
+    band_after: str | None
+    effects: tuple[str, ...]
+    note: str | None
+    source: dict[str, Any]
+    fidelity: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "event": self.event,
+            "subject": self.subject,
+            "scheme": self.scheme,
+            "rule": self.rule,
+            "points": self.points,
+            "applied": self.applied,
+            "score_before": self.score_before,
+            "score_after": self.score_after,
+            "band_before": self.band_before,
+            "band_after": self.band_after,
+            "effects": list(self.effects),
+            "note": self.note,
+            "fidelity": self.fidelity,
+            "source": self.source,
+        }
+
+
+class Reducer:
+    """Applies one scheme's rules to standings; one Reducer per scheme per replay."""
+
+    def __init__(self, scheme: Scheme) -> None:
+        self.scheme = scheme
+        self.groups = {g.id: g for g in scheme.cap_groups}
+        self._sources = {r.id: r.source.model_dump(exclude_none=True) for r in scheme.rules}
+
+    def start(self) -> Standing:
+        return Standing(score=self.scheme.scale.start)
+
+    def band(self, standing: Standing) -> str | None:
+        """The grade shown: the score's band, unless a reclassification overrides it."""
+        by_score = self.scheme.band_for(standing.score)
+        o = standing.override
+        if o is None:
+            return by_score
+        if o.policy == "replace" or by_score is None:
+            return o.grade
+        return max(by_score, o.grade, key=self.scheme.rank)
+
+    def apply(self, standing: Standing, event: Event, fired: Sequence[int]) -> list[LedgerEntry]:
+        """Apply the fired rules (indexes into scheme.rules) of one event to `standing`."""
+        day = event.day
+        standing.expire(day)
+        if not fired:
+            standing.unscored += 1
+            return []
+        standing.scored += 1
+        entries = []
+        scored_here: set[str] = set()
+        for index in fired:
+            rule = self.scheme.rules[index]
+            entries.append(self._apply_rule(standing, event, rule, scored_here))
+        return entries
+
+    def _apply_rule(self, s: Standing, event: Event, rule: Rule,
+                    scored_here: set[str]) -> LedgerEntry:
+        day = event.day
+        before, band_before = s.score, self.band(s)
+        given: Decimal | None = None
+        effects: list[str] = []
+        notes: list[str] = []
+        blocked = False
+        if rule.same_act_as is not None and rule.same_act_as in scored_here:
+            blocked = True
+            notes.append(f"same act as {rule.same_act_as}, which scored it: not counted twice")
+        elif rule.frequency is not None:
+            key = (rule.id, period_key(rule.frequency.per, day))
+            times = s.rule_times.get(key, 0)
+            if times >= rule.frequency.times:
+                blocked = True
+                notes.append(f"limit reached: at most {rule.frequency.times} per "
+                             f"{rule.frequency.per}")
+            else:
+                s.rule_times[key] = times + 1
+        for effect in rule.effects:
+            if isinstance(effect, (PointsEffect, TiersEffect, QuantityTiersEffect, FormulaEffect,
+                                   CountTiersEffect)):
+                points, why = self._points(effect, event, s, rule, counting=not blocked)
+                if why:
+                    notes.append(why)
+                if points is None:
+                    continue
+                given = points if given is None else given + points
+                if not blocked:
+                    self._add_points(s, rule, points, day, notes)
+            elif blocked:
+                continue
+            elif isinstance(effect, SetScoreEffect):
+                s.score = effect.score
+                effects.append(f"score set to {_show(effect.score)}")
+            elif isinstance(effect, ReclassifyEffect):
+                until = add_duration(day, effect.duration) if effect.duration else None
+                s.override = Override(effect.grade, effect.policy, until, rule.id)
+                effects.append(f"grade {effect.grade} ({effect.policy.replace('_', ' ')})"
+                               + (f" until {until}" if until else ""))
+            elif isinstance(effect, ListEffect):
+                if effect.action == "add":
+                    until = add_duration(day, effect.duration) if effect.duration else None
+                    s.flags[effect.flag] = until
+                    effects.append(f"+{effect.flag}" + (f" until {until}" if until else ""))
+                else:
+                    s.flags.pop(effect.flag, None)
+                    effects.append(f"-{effect.flag}")
+            elif isinstance(effect, UnquantifiedEffect):
+                notes.append(f"the source gives no points for this {rule.direction}")
+        if not blocked:
+            scored_here.add(rule.id)
+        return LedgerEntry(
+            event=event.id, subject=event.subject, scheme=self.scheme.id, rule=rule.id,
+            points=given, applied=s.score - before, score_before=before, score_after=s.score,
+            band_before=band_before, band_after=self.band(s), effects=tuple(effects),
+            note="; ".join(notes) or None, source=self._sources[rule.id],
+            fidelity=rule.fidelity,
+        )
+
+    def _points(self, effect: Any, event: Event, s: Standing, rule: Rule,
+                counting: bool) -> tuple[Decimal | None, str | None]:
+        """The points an effect gives as the rule states them (before caps and limits)."""
+        if isinstance(effect, PointsEffect):
+            return effect.points, None
+        if isinstance(effect, CountTiersEffect):
+            key = (rule.id, period_key(effect.window, event.day))
+            count = s.rule_counts.get(key, 0) + (1 if counting else 0)
+            if counting:
+                s.rule_counts[key] = count
+            now = _count_tier(effect, count)
+            before = _count_tier(effect, count - 1) if counting else now
+            if now is None or now is before:
+                return ZERO, f"count {count} in {effect.window or 'all time'}: no new tier"
+            if effect.mode == "replace" and before is not None:
+                return now.points - before.points, f"count {count}: more than {now.more_than}"
+            return now.points, f"count {count}: more than {now.more_than}"
+        value = event.attrs.get(effect.attr)
+        if value is None:
+            return None, f"no {effect.attr} given: the rule's points depend on it"
+        if isinstance(effect, TiersEffect):
+            for tier in effect.tiers:
+                if tier.value == value:
+                    return tier.points, None
+            return None, f"no points documented for {effect.attr}={value}"
+        quantity = Decimal(value) * effect.factor  # type: ignore[arg-type]
+        if isinstance(effect, QuantityTiersEffect):
+            for qtier in effect.tiers:
+                if qtier.range.contains(quantity):
+                    return qtier.points, None
+            return None, f"no tier covers {effect.attr}={_show(Decimal(value))}"  # type: ignore[arg-type]
+        assert isinstance(effect, FormulaEffect)
+        if quantity < effect.threshold:
+            return ZERO, f"{effect.attr} below the threshold of {_show(effect.threshold)}"
+        points = effect.base_points
+        if effect.per is not None and quantity > effect.base_quantity:
+            steps = ((quantity - effect.base_quantity) / effect.per).to_integral_value(ROUND_FLOOR)
+            points += steps * effect.per_points
+        if effect.max_points is not None and abs(points) > abs(effect.max_points):
+            return effect.max_points.copy_sign(points), f"at most {_show(effect.max_points)}"
+        return points, None
+
+    def _add_points(self, s: Standing, rule: Rule, points: Decimal, day: date,
+                    notes: list[str]) -> None:
+        applied = points
+        if rule.cap is not None:
+            key = (rule.id, period_key(rule.cap.per, day))
+            applied = _within(rule.cap, s.rule_totals.get(key, ZERO), applied, "rule", notes)
+        if rule.cap_group is not None:
+            group = self.groups[rule.cap_group]
+            gkey = (group.id, period_key(group.cap.per, day))
+            applied = _within(group.cap, s.group_totals.get(gkey, ZERO), applied,
+                              f"group {group.id}", notes)
+        scale = self.scheme.scale
+        if scale.clamp:
+            assert scale.min is not None and scale.max is not None
+            target = min(max(s.score + applied, scale.min), scale.max)
+            if target != s.score + applied:
+                notes.append(f"clamped to the scale {_show(scale.min)}-{_show(scale.max)}")
+            applied = target - s.score
+        if rule.cap is not None:
+            key = (rule.id, period_key(rule.cap.per, day))
+            s.rule_totals[key] = s.rule_totals.get(key, ZERO) + applied
+        if rule.cap_group is not None:
+            gkey = (rule.cap_group, period_key(self.groups[rule.cap_group].cap.per, day))
+            s.group_totals[gkey] = s.group_totals.get(gkey, ZERO) + applied
+        s.score += applied
+
+
+def _within(cap: Cap, total: Decimal, points: Decimal, what: str, notes: list[str]) -> Decimal:
+    """`points` cut so that |total + points| stays within the cap."""
+    room = max(cap.points - abs(total), ZERO)
+    if abs(points) <= room:
+        return points
+    notes.append(f"{what} cap of {_show(cap.points)} per {cap.per} reached")
+    return room.copy_sign(points) if room else ZERO
+
+
+def _count_tier(effect: CountTiersEffect, count: int) -> Any:
+    reached = None
+    for tier in effect.tiers:
+        if count > tier.more_than:
+            reached = tier
+    return reached
+
+
+def _show(value: Decimal) -> str:
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text

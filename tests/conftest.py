@@ -1,0 +1,80 @@
+"""Shared fixtures: the CLI runner, the shared/ folder, tiny schemes built in tests."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from creditlab.engine import Scheme, shipped_vocabulary
+from creditlab.engine.compile import parse_scheme
+from creditlab.engine.located import Located
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-goldens", action="store_true",
+                     help="Rewrite tests/golden/* from the current output.")
+
+
+@pytest.fixture
+def update_goldens(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-goldens"))
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def shared_dir() -> Path | None:
+    """The shared/ folder beside the repository (CI has it), or CREDITLAB_SHARED."""
+    env = os.environ.get("CREDITLAB_SHARED")
+    candidates = [Path(env)] if env else []
+    candidates.append(ROOT.parent / "shared")
+    return next((p for p in candidates if (p / "seeds").is_dir()), None)
+
+
+SOURCE = {"kind": "seed", "file": "test.txt", "quote": "a test rule"}
+
+
+def rule(rule_id: str, etype: str, *effects: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """A rule dict for a test scheme."""
+    direction = extra.pop("direction", "reward")
+    match = {"type": etype, **extra.pop("match", {})}
+    return {"id": rule_id, "title": rule_id, "direction": direction, "match": match,
+            "effects": list(effects), "source": SOURCE, "fidelity": "documented", **extra}
+
+
+def points(n: Any) -> dict[str, Any]:
+    return {"kind": "points", "points": n}
+
+
+@pytest.fixture
+def make_scheme() -> Callable[..., Scheme]:
+    """Builds a small scheme from rule dicts, validated and resolved like a file."""
+
+    def make(*rules: dict[str, Any], **fields: Any) -> Scheme:
+        data: dict[str, Any] = {
+            "id": fields.pop("id", "test_scheme"),
+            "name": {"en": "Test scheme"},
+            "city": "Testville",
+            "subject_kind": fields.pop("subject_kind", "person"),
+            "status": "draft",
+            "sources": [SOURCE],
+            "scale": {"start": 1000, "source": SOURCE, "fidelity": "documented",
+                      **fields.pop("scale", {})},
+            "bands": fields.pop("bands", []),
+            "rules": list(rules),
+            **fields,
+        }
+        digest = "sha256:" + hashlib.sha256(repr(data).encode()).hexdigest()
+        return parse_scheme(Located(data, "<test>", {}), shipped_vocabulary(), digest)
+
+    return make
