@@ -26,6 +26,7 @@ from creditlab.engine import (
 from creditlab.engine.canonical import plain
 from creditlab.engine.scheme import Scheme
 
+from . import analyst, auditor
 from .output import console, format_option, write_csv, write_json, write_jsonl
 from .render import print_all, replay_tables, scheme_detail, scheme_list
 
@@ -191,6 +192,10 @@ class _progress_bar:
 
     def close(self) -> None:
         self._progress.stop()
+
+
+for _command in (*analyst.COMMANDS, *auditor.COMMANDS):
+    cli.add_command(_command)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
