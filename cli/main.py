@@ -24,11 +24,12 @@ from creditlab.engine import (
     version,
 )
 from creditlab.engine.canonical import plain
+from creditlab.engine.coverage import coverage_of
 from creditlab.engine.scheme import Scheme
 
 from . import analyst, auditor
 from .output import console, format_option, write_csv, write_json, write_jsonl
-from .render import print_all, replay_tables, scheme_detail, scheme_list
+from .render import coverage_table, print_all, replay_tables, scheme_detail, scheme_list
 
 __all__ = ["cli", "main"]
 
@@ -60,17 +61,27 @@ def cli() -> None:
               help="Count only rules encoded from the seed documents.")
 @click.option("--variants/--no-variants", default=True, show_default=True,
               help="Include variant readings (ids with '@').")
-def schemes_command(fmt: str, seed_only: bool, variants: bool) -> None:
+@click.option("--coverage", is_flag=True,
+              help="Rules the sources say each scheme has, against rules encoded.")
+def schemes_command(fmt: str, seed_only: bool, variants: bool, coverage: bool) -> None:
     """List the shipped schemes with their scale, start and rule counts by fidelity.
 
     Example:
 
         creditlab schemes --format json
+        creditlab schemes --coverage
     """
     chosen = [s for s in shipped_schemes() if variants or s.variant is None]
     if seed_only:
         chosen = [s.model_copy(update={"rules": [r for r in s.rules if r.provenance == "seed"]})
                   for s in chosen]
+    if coverage:
+        rows = [coverage_of(s) for s in chosen]
+        if fmt == "json":
+            write_json([c.as_dict() for c in rows])
+        else:
+            console().print(coverage_table(rows))
+        return
     if fmt == "json":
         write_json([_scheme_summary(s) for s in chosen])
     else:

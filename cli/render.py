@@ -10,9 +10,11 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from creditlab.engine.coverage import Coverage
 from creditlab.engine.describe import (
     describe_effect,
     describe_limits,
+    describe_match,
     describe_range,
     describe_source,
     number,
@@ -20,9 +22,14 @@ from creditlab.engine.describe import (
 )
 from creditlab.engine.history import Event
 from creditlab.engine.replay import Replay
-from creditlab.engine.scheme import Scheme
+from creditlab.engine.scheme import ExternalSource, Scheme
 
 __all__ = ["replay_tables", "scheme_detail", "scheme_list"]
+
+
+def _cells(*values: str | Text) -> list[Text]:
+    """Table cells as Text: scheme text like "[Negative] tax data" is never rich markup."""
+    return [v if isinstance(v, Text) else Text(v) for v in values]
 
 
 def _points(value: Decimal) -> Text:
@@ -44,10 +51,39 @@ def scheme_list(schemes: list[Scheme]) -> Table:
         counts = s.fidelity_counts()
         scale = f"{_opt(s.scale.min)}–{_opt(s.scale.max)}"
         external = sum(1 for r in s.rules if r.provenance == "external")
-        table.add_row(s.id, s.name.en, s.city, s.subject_kind, scale, number(s.scale.start),
+        table.add_row(*_cells(s.id, s.name.en, s.city, s.subject_kind, scale, number(s.scale.start),
                       str(len(s.rules)), str(counts["documented"]), str(counts["interpreted"]),
-                      str(counts["assumed"]), str(external))
+                      str(counts["assumed"]), str(external)))
     return table
+
+
+def coverage_table(rows: list[Coverage]) -> Table:
+    table = Table(title="Coverage: what the sources say each scheme has, against what is "
+                        "encoded", box=box.SIMPLE_HEAD)
+    table.add_column("scheme", overflow="fold", max_width=26)
+    for col in ("sources say", "encoded", "reward / penalty", "no points", "external",
+                "share"):
+        table.add_column(col, justify="right")
+    table.add_column("note", overflow="fold", min_width=50)
+    for c in rows:
+        said = "?" if c.documented_total is None and c.documented_reward is None else (
+            f"{c.documented_total if c.documented_total is not None else '?'}"
+            + (f" ({c.documented_reward} / {c.documented_penalty})"
+               if c.documented_reward is not None else ""))
+        share = "—" if c.share is None else f"{c.share:.0%}"
+        style = "red" if c.share is not None and c.share < 0.5 else ""
+        table.add_row(*_cells(c.scheme, said, str(c.encoded_total),
+                      f"{c.encoded_reward} / {c.encoded_penalty}", str(c.without_points),
+                      str(c.from_external), Text(share, style=style), _first_sentence(c.note)))
+    return table
+
+
+def _first_sentence(text: str | None) -> str:
+    """The first sentence of a note, for a table cell (the JSON has it whole)."""
+    if not text:
+        return ""
+    head, dot, rest = text.partition(". ")
+    return head + ("." if dot else "") + (" …" if rest else "")
 
 
 def _opt(value: Decimal | None) -> str:
@@ -75,7 +111,7 @@ def scheme_detail(s: Scheme, *, seed_only: bool = False) -> Group:
         for col in ("label", "range", "meaning", "fidelity"):
             bands.add_column(col)
         for b in s.bands:
-            bands.add_row(b.label, describe_range(b.range), b.meaning or "", b.fidelity)
+            bands.add_row(*_cells(b.label, describe_range(b.range), b.meaning or "", b.fidelity))
         parts.append(bands)
     rules = Table(title="Rules (declared order)", box=box.SIMPLE_HEAD, show_lines=False)
     for col in ("id", "behaviour", "matches", "effect", "limits", "fidelity", "source"):
@@ -84,24 +120,18 @@ def scheme_detail(s: Scheme, *, seed_only: bool = False) -> Group:
         if seed_only and r.provenance != "seed":
             continue
         effect = "; ".join(describe_effect(e) for e in r.effects)
-        who = ""
-        if r.match.subject is not None:
-            sub = r.match.subject
-            bits = [*(f"role {x}" for x in sub.roles_any),
-                    *(f"not {x}" for x in sub.roles_none)]
-            if sub.residence:
-                bits.append(sub.residence)
-            who = " (" + ", ".join(bits) + ")" if bits else ""
-        fid = r.fidelity + (f": {r.note}" if r.note else "")
-        rules.add_row(r.id, r.title, ", ".join(r.match.types) + who, effect, describe_limits(r),
-                      fid, describe_source(r.source))
+        fid = r.fidelity + (f" · external ({r.source.confidence})"
+                            if isinstance(r.source, ExternalSource) else " · seed")
+        fid += f": {r.note}" if r.note else ""
+        rules.add_row(*_cells(r.id, r.title, describe_match(r), effect, describe_limits(r),
+                      fid, describe_source(r.source)))
     parts.append(rules)
     if s.interpretations:
         interp = Table(title="Interpretations of ambiguous sources", box=box.SIMPLE_HEAD)
         for col in ("ambiguity", "reading", "why"):
             interp.add_column(col, overflow="fold")
         for i in s.interpretations:
-            interp.add_row(i.ambiguity, i.reading, i.why)
+            interp.add_row(*_cells(i.ambiguity, i.reading, i.why))
         parts.append(interp)
     if s.coverage is not None:
         c = s.coverage
@@ -123,9 +153,12 @@ def replay_tables(result: Replay, *, explain: bool) -> list[Table | Text]:
     title = result.history.name or result.history.file
     by_event: dict[tuple[str, str], list[str | Text]] = {}
     totals: dict[tuple[str, str], Decimal] = {}
+    numbered: set[tuple[str, str]] = set()
     for e in result.ledger:
         key = (e.event, e.scheme)
         totals[key] = totals.get(key, Decimal(0)) + e.applied
+        if e.points is not None:
+            numbered.add(key)
         by_event.setdefault(key, [])
         by_event[key].extend(_short_effect(x) for x in e.effects)
         if e.note and ("limit" in e.note or "cap" in e.note):
@@ -148,12 +181,15 @@ def replay_tables(result: Replay, *, explain: bool) -> list[Table | Text]:
             elif key not in totals:
                 row.append(Text("·", style="dim"))
             else:
-                cell = _points(totals[key])
+                # A rule fired whose source gives no number: "?" rather than a scored 0.
                 extra = by_event.get(key) or []
-                if extra:
-                    cell.append(" " + "; ".join(str(x) for x in extra), style="yellow")
+                if key in numbered or totals[key]:
+                    cell = _points(totals[key])
+                    cell.append("".join(" " + str(x) for x in extra), style="yellow")
+                else:
+                    cell = Text(" ".join(str(x) for x in extra) or "?", style="yellow")
                 row.append(cell)
-        events.add_row(*row)
+        events.add_row(*_cells(*row))
     out.append(events)
     finals = Table(title="Final standing, side by side (score, change from start, band)",
                    box=box.SIMPLE_HEAD)
@@ -177,11 +213,11 @@ def replay_tables(result: Replay, *, explain: bool) -> list[Table | Text]:
             if r.flags:
                 cell.append(" " + ",".join(r.flags), style="magenta")
             row.append(cell)
-        finals.add_row(*row)
+        finals.add_row(*_cells(*row))
     out.append(finals)
-    out.append(Text("· not scored by this scheme (no rule for it)   n/a the scheme scores "
-                    "another kind of subject   – no band: the source gives no thresholds",
-                    style="dim"))
+    out.append(Text("· not scored by this scheme (no rule for it)   ? a rule fired but its "
+                    "source gives no number   n/a the scheme scores another kind of subject   "
+                    "– no band: the source gives no thresholds", style="dim"))
     if explain:
         ledger = Table(title="Ledger: every rule that fired, with its source", box=box.SIMPLE_HEAD)
         for col in ("event", "subject", "scheme", "rule", "points", "applied", "score",
@@ -190,12 +226,12 @@ def replay_tables(result: Replay, *, explain: bool) -> list[Table | Text]:
         rules = {(s.id, r.id): r for s in result.schemes for r in s.rules}
         for e in result.ledger:
             rule = rules[(e.scheme, e.rule)]
-            ledger.add_row(e.event, e.subject, e.scheme, e.rule,
+            ledger.add_row(*_cells(e.event, e.subject, e.scheme, e.rule,
                            "—" if e.points is None else signed(e.points), _points(e.applied),
                            f"{number(e.score_before)} → {number(e.score_after)}",
                            e.band_after or "–",
                            "; ".join(x for x in (", ".join(e.effects), e.note or "") if x),
-                           describe_source(rule.source))
+                           describe_source(rule.source)))
         out.append(ledger)
     return out
 

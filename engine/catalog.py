@@ -14,6 +14,10 @@ from .vocabulary import shipped_vocabulary
 __all__ = ["resolve_schemes", "schemes_dir", "shipped_scheme", "shipped_schemes"]
 
 
+NOT_SCHEMES = ("vocabulary.yaml", "ambiguities.yaml")
+"""Data files in schemes/ that are not schemes."""
+
+
 def schemes_dir() -> Path:
     """The folder the shipped scheme files live in."""
     return Path(str(resources.files("creditlab.schemes")))
@@ -23,7 +27,7 @@ def schemes_dir() -> Path:
 def shipped_schemes() -> tuple[Scheme, ...]:
     """Every shipped scheme (variants included), sorted by id."""
     vocabulary = shipped_vocabulary()
-    files = sorted(p for p in schemes_dir().glob("*.yaml") if p.name != "vocabulary.yaml")
+    files = sorted(p for p in schemes_dir().glob("*.yaml") if p.name not in NOT_SCHEMES)
     return tuple(sorted((load_scheme(p, vocabulary) for p in files), key=lambda s: s.id))
 
 

@@ -22,8 +22,10 @@ from .scheme import (
     UnquantifiedEffect,
 )
 
-__all__ = ["describe_effect", "describe_limits", "describe_range", "describe_source", "number",
-           "signed"]
+__all__ = ["describe_effect", "describe_limits", "describe_match", "describe_range",
+           "describe_source", "number", "signed"]
+
+_OPS = {"eq": "=", "ne": "≠", "gt": ">", "gte": "≥", "lt": "<", "lte": "≤", "in": "in"}
 
 
 def number(value: Decimal) -> str:
@@ -91,6 +93,34 @@ def describe_effect(effect: Effect) -> str:
             else f"{sign}{effect.flag}"
     assert isinstance(effect, UnquantifiedEffect)
     return "no points documented"
+
+
+def describe_match(rule: Rule) -> str:
+    """`type [attr op value, ...] (who)`: what a rule fires on, in one line."""
+    text = ", ".join(rule.match.types)
+    conds = []
+    for c in rule.match.where:
+        value = c.value
+        shown = "/".join(map(str, value)) if isinstance(value, list) else (
+            number(value) if isinstance(value, Decimal) else str(value).lower()
+            if isinstance(value, bool) else str(value))
+        conds.append(f"{c.attr} {_OPS[c.op]} {shown}")
+    if conds:
+        text += " [" + ", ".join(conds) + "]"
+    sub = rule.match.subject
+    if sub is not None:
+        who = [*(f"role {x}" for x in sub.roles_any), *(f"not {x}" for x in sub.roles_none)]
+        if sub.residence:
+            who.append(sub.residence)
+        if sub.hukou:
+            who.append(f"hukou {sub.hukou}")
+        if sub.min_age is not None:
+            who.append(f"age ≥ {sub.min_age}")
+        if sub.max_age is not None:
+            who.append(f"age ≤ {sub.max_age}")
+        if who:
+            text += " (" + ", ".join(who) + ")"
+    return text
 
 
 def describe_limits(rule: Rule) -> str:

@@ -13,19 +13,21 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
 from .errors import HistoryError, did_you_mean
 from .located import Located, load_yaml, parse_json_line
-from .model import Model
+from .model import Exact, Model
 from .vocabulary import AttrValue, Vocabulary, check_attr
 
-__all__ = ["Event", "History", "Subject", "load_history", "parse_history"]
+__all__ = ["Event", "History", "StartingPoint", "Subject", "load_history", "parse_history"]
 
 _EVENT_FIELDS = ("id", "subject", "at", "type")
 _SUBJECT_FIELDS = ("id", "kind", "born", "residence", "hukou", "roles")
-_HISTORY_KEYS = ("name", "description", "as_of", "subjects", "events")
+_HISTORY_KEYS = ("name", "description", "as_of", "subjects", "starting", "events")
+_STARTING_FIELDS = ("subject", "scheme", "score", "grade")
 
 
 class Subject(Model):
@@ -67,6 +69,22 @@ class Event(Model):
         return (self.at, self.id)
 
 
+class StartingPoint(Model):
+    """Where a subject stands in one scheme before the history's first event.
+
+    Given by the history, not by a source: "suppose this person is AAA". `score` replaces
+    the scheme's start; `grade` is shown while the score gives no band (the scheme documents
+    no thresholds) and until a reclassification replaces it. Checked against the scheme
+    when it is replayed.
+    """
+
+    subject: str
+    scheme: str
+    score: Exact | None = None
+    grade: str | None = None
+    line: int | None = None
+
+
 class History(Model):
     """A validated history: subjects by id and events in canonical (at, id) order."""
 
@@ -74,6 +92,7 @@ class History(Model):
     description: str | None
     as_of: date | None
     subjects: Mapping[str, Subject]
+    starting: tuple[StartingPoint, ...] = ()
     events: tuple[Event, ...]
     file: str
     sha256: str
@@ -130,6 +149,12 @@ def parse_history(located: Located, digest: str, vocabulary: Vocabulary) -> Hist
     for i, item in enumerate(subjects):
         builder.add_subject(item, located.line_of(("subjects", i)), f"subjects[{i}]",
                             lambda f, i=i: located.line_of(("subjects", i, f)))
+    starting = data.get("starting", [])
+    if not isinstance(starting, list):
+        raise HistoryError("'starting' must be a list", file=file,
+                           line=located.line_of(("starting",)), field="starting")
+    for i, item in enumerate(starting):
+        builder.add_starting(item, located.line_of(("starting", i)), f"starting[{i}]")
     for i, item in enumerate(events):
         builder.add_event(item, located.line_of(("events", i)), f"events[{i}]",
                           lambda f, i=i: located.line_of(("events", i, f)))
@@ -145,6 +170,7 @@ def _from_jsonl(path: Path, raw: bytes, digest: str, vocabulary: Vocabulary) -> 
     builder = _Builder(str(path), vocabulary)
     name = description = None
     pending: list[tuple[Any, int]] = []
+    starts: list[tuple[Any, int]] = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -167,9 +193,13 @@ def _from_jsonl(path: Path, raw: bytes, digest: str, vocabulary: Vocabulary) -> 
         elif record is None or record == "event":
             # Subjects may follow the events that name them: check events at the end.
             pending.append(({k: v for k, v in item.items() if k != "record"}, number))
+        elif record == "starting":
+            starts.append(({k: v for k, v in item.items() if k != "record"}, number))
         else:
-            raise HistoryError(f"unknown record kind {record!r}; use 'subject', 'event' or "
-                               "'history'", file=path, line=number, field="record")
+            raise HistoryError(f"unknown record kind {record!r}; use 'subject', 'event', "
+                               "'starting' or 'history'", file=path, line=number, field="record")
+    for item, number in starts:
+        builder.add_starting(item, number, None)
     for item, number in pending:
         builder.add_event(item, number, None, lambda f, n=number: n)
     return builder.build(name, description, digest)
@@ -214,6 +244,7 @@ class _Builder:
         self.file = file
         self.vocabulary = vocabulary
         self.subjects: dict[str, Subject] = {}
+        self.starting: list[StartingPoint] = []
         self.events: list[Event] = []
         self.event_ids: dict[str, int | None] = {}
         self.as_of: date | None = None
@@ -264,6 +295,38 @@ class _Builder:
             except ValueError as exc:
                 raise self.error(str(exc), line_of(name), fld(name)) from None
         self.subjects[sid] = Subject(**fields)
+
+    def add_starting(self, item: Any, line: int | None, where: str | None) -> None:
+        def fld(name: str) -> str:
+            return f"{where}.{name}" if where else name
+
+        if not isinstance(item, dict):
+            raise self.error("a starting point is a mapping with subject, scheme and a score "
+                             "or grade", line, where)
+        for key in item:
+            if key not in _STARTING_FIELDS:
+                raise self.error(f"unknown key {key!r}; a starting point has "
+                                 f"{', '.join(_STARTING_FIELDS)}", line, fld(key))
+        subject, scheme = item.get("subject"), item.get("scheme")
+        if subject not in self.subjects:
+            raise self.error(f"unknown subject {subject!r}"
+                             f"{did_you_mean(str(subject), self.subjects)}", line, fld("subject"))
+        if not isinstance(scheme, str) or not scheme:
+            raise self.error("'scheme' must be a scheme id", line, fld("scheme"))
+        if any(s.subject == subject and s.scheme == scheme for s in self.starting):
+            raise self.error(f"a second starting point for {subject} in {scheme}", line,
+                             fld("scheme"))
+        score, grade = item.get("score"), item.get("grade")
+        if score is None and grade is None:
+            raise self.error("give a 'score', a 'grade' or both", line, where)
+        if score is not None and (isinstance(score, bool)
+                                  or not isinstance(score, (int, Decimal))):
+            raise self.error(f"expected a number, got {score!r}", line, fld("score"))
+        if grade is not None and not isinstance(grade, str):
+            raise self.error(f"expected a grade label, got {grade!r}", line, fld("grade"))
+        self.starting.append(StartingPoint(subject=subject, scheme=scheme,
+                                           score=None if score is None else Decimal(score),
+                                           grade=grade, line=line))
 
     def add_event(self, item: Any, line: int | None, where: str | None,
                   line_of: Any) -> None:
@@ -336,5 +399,6 @@ class _Builder:
                 raise self.error("expected a string", None, key)
         events = tuple(sorted(self.events, key=lambda e: e.order_key))
         return History(name=name, description=description, as_of=self.as_of,
-                       subjects=self.subjects, events=events, file=self.file, sha256=digest)
+                       subjects=self.subjects, starting=tuple(self.starting), events=events,
+                       file=self.file, sha256=digest)
 

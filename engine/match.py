@@ -83,6 +83,7 @@ class Matcher:
     def __init__(self, compiled: CompiledScheme) -> None:
         self.compiled = compiled
         self._ruleset, self._fired = _ruleset_for(compiled)
+        self._types = frozenset(t for r in compiled.scheme.rules for t in r.match.types)
         self._seq = 0
         if self._ruleset is not None and self._facts_left():
             # Every fact is retracted after its event, so a ruleset reused by a later
@@ -99,7 +100,8 @@ class Matcher:
 
     def fired(self, event: Event, subject: Subject) -> list[int]:
         """Indexes (declared order) of the rules that fire for `event`, sorted."""
-        if self._ruleset is None:
+        if self._ruleset is None or event.type not in self._types:
+            # No rule of the scheme names this type: durable_rules would match nothing.
             return []
         self._seq += 1
         fact = _serialise(self._fact(event, subject))

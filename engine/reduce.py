@@ -18,7 +18,8 @@ from datetime import date
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
-from .history import Event
+from .errors import HistoryError, did_you_mean
+from .history import Event, StartingPoint
 from .periods import add_duration, period_key
 from .scheme import (
     Cap,
@@ -35,19 +36,29 @@ from .scheme import (
     UnquantifiedEffect,
 )
 
-__all__ = ["LedgerEntry", "Override", "Reducer", "Standing"]
+__all__ = ["Lapse", "LedgerEntry", "Override", "Reducer", "Standing"]
 
 ZERO = Decimal(0)
 
 
 @dataclass(frozen=True)
 class Override:
-    """A grade set by reclassification, until a date (None: to the end)."""
+    """A grade set by reclassification (or given as a starting point), until a date."""
 
     grade: str
     policy: str
     until: date | None
     rule: str
+
+
+@dataclass(frozen=True)
+class Lapse:
+    """Points a rule applied that lapse on `due` (the rule's `expires_after`)."""
+
+    due: date
+    rule: str
+    event: str
+    points: Decimal
 
 
 @dataclass
@@ -61,6 +72,7 @@ class Standing:
     group_totals: dict[tuple[str, str], Decimal] = field(default_factory=dict)
     rule_times: dict[tuple[str, str], int] = field(default_factory=dict)
     rule_counts: dict[tuple[str, str], int] = field(default_factory=dict)
+    lapsing: list[Lapse] = field(default_factory=list)
     scored: int = 0
     unscored: int = 0
 
@@ -120,32 +132,87 @@ class Reducer:
         self.groups = {g.id: g for g in scheme.cap_groups}
         self._sources = {r.id: r.source.model_dump(exclude_none=True) for r in scheme.rules}
 
-    def start(self) -> Standing:
-        return Standing(score=self.scheme.scale.start)
+    def start(self, given: StartingPoint | None = None) -> Standing:
+        """A standing at the scheme's start, or where the history says the subject starts."""
+        if given is None:
+            return Standing(score=self.scheme.scale.start)
+        if given.grade is not None and self.scheme.band(given.grade) is None:
+            labels = [b.label for b in self.scheme.bands]
+            raise HistoryError(f"{self.scheme.id} has no grade {given.grade!r}"
+                               f"{did_you_mean(given.grade, labels)}; its grades: "
+                               f"{', '.join(labels) or 'none'}", line=given.line, field="grade")
+        score = self.scheme.scale.start if given.score is None else given.score
+        override = None if given.grade is None else Override(given.grade, "given", None,
+                                                             "starting")
+        return Standing(score=score, override=override)
 
     def band(self, standing: Standing) -> str | None:
-        """The grade shown: the score's band, unless a reclassification overrides it."""
+        """The grade shown: the score's band, unless a reclassification overrides it.
+
+        A grade given as a starting point shows only while the score gives no band.
+        """
         by_score = self.scheme.band_for(standing.score)
         o = standing.override
         if o is None:
             return by_score
+        if o.policy == "given":
+            return by_score if by_score is not None else o.grade
         if o.policy == "replace" or by_score is None:
             return o.grade
         return max(by_score, o.grade, key=self.scheme.rank)
 
     def apply(self, standing: Standing, event: Event, fired: Sequence[int]) -> list[LedgerEntry]:
-        """Apply the fired rules (indexes into scheme.rules) of one event to `standing`."""
+        """Apply the fired rules (indexes into scheme.rules) of one event to `standing`.
+
+        Points that lapse on or before the event's day lapse first, in entries of their own.
+        """
         day = event.day
+        entries = self.lapse(standing, event.subject, day)
         standing.expire(day)
         if not fired:
             standing.unscored += 1
-            return []
+            return entries
         standing.scored += 1
-        entries = []
         scored_here: set[str] = set()
         for index in fired:
             rule = self.scheme.rules[index]
             entries.append(self._apply_rule(standing, event, rule, scored_here))
+        return entries
+
+    def finish(self, standing: Standing, subject: str, end: date) -> list[LedgerEntry]:
+        """Bring a standing to the end of the replay: lapse points and states due by `end`."""
+        entries = self.lapse(standing, subject, end)
+        standing.expire(end)
+        return entries
+
+    def lapse(self, s: Standing, subject: str, day: date) -> list[LedgerEntry]:
+        """Reverse the points whose validity has run out by `day`, oldest first."""
+        due = sorted((x for x in s.lapsing if x.due <= day), key=lambda x: (x.due, x.event,
+                                                                           x.rule))
+        if not due:
+            return []
+        s.lapsing = [x for x in s.lapsing if x.due > day]
+        entries = []
+        for item in due:
+            before, band_before = s.score, self.band(s)
+            notes = [f"points of {item.event} lapsed on {item.due}"]
+            reversal = -item.points
+            scale = self.scheme.scale
+            if scale.clamp:
+                assert scale.min is not None and scale.max is not None
+                target = min(max(s.score + reversal, scale.min), scale.max)
+                if target != s.score + reversal:
+                    notes.append(f"clamped to the scale {_show(scale.min)}-{_show(scale.max)}")
+                reversal = target - s.score
+            s.score += reversal
+            rule = self.scheme.rule(item.rule)
+            assert rule is not None
+            entries.append(LedgerEntry(
+                event=item.event, subject=subject, scheme=self.scheme.id, rule=item.rule,
+                points=None, applied=reversal, score_before=before, score_after=s.score,
+                band_before=band_before, band_after=self.band(s), effects=("lapsed",),
+                note="; ".join(notes), source=self._sources[item.rule],
+                fidelity=rule.fidelity))
         return entries
 
     def _apply_rule(self, s: Standing, event: Event, rule: Rule,
@@ -201,6 +268,11 @@ class Reducer:
                 notes.append(f"the source gives no points for this {rule.direction}")
         if not blocked:
             scored_here.add(rule.id)
+        if rule.expires_after is not None and s.score != before and not blocked:
+            points_applied = s.score - before
+            s.lapsing.append(Lapse(add_duration(day, rule.expires_after), rule.id, event.id,
+                                   points_applied))
+            effects.append(f"lapses on {add_duration(day, rule.expires_after)}")
         return LedgerEntry(
             event=event.id, subject=event.subject, scheme=self.scheme.id, rule=rule.id,
             points=given, applied=s.score - before, score_before=before, score_after=s.score,

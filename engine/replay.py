@@ -15,6 +15,7 @@ from typing import Any
 
 from .canonical import digest as digest_of
 from .compile import compile_scheme
+from .errors import HistoryError
 from .history import History
 from .match import Matcher
 from .reduce import LedgerEntry, Reducer
@@ -107,8 +108,15 @@ def replay(history: History, schemes: Sequence[Scheme], *, version: str,
     for scheme_index, scheme in enumerate(ordered):
         matcher = Matcher(compile_scheme(scheme))
         reducer = Reducer(scheme)
-        standings = {sid: reducer.start() for sid, subj in history.subjects.items()
-                     if subj.kind == scheme.subject_kind}
+        given = {p.subject: p for p in history.starting if p.scheme == scheme.id}
+        try:
+            standings = {sid: reducer.start(given.get(sid))
+                         for sid, subj in history.subjects.items()
+                         if subj.kind == scheme.subject_kind}
+        except HistoryError as exc:
+            raise HistoryError(exc.reason, file=history.file, line=exc.line,
+                               field=exc.field) from None
+        starts = {sid: st.score for sid, st in standings.items()}
         not_applicable = 0
         for position, event in enumerate(history.events):
             if progress is not None and position % 5000 == 0:
@@ -128,11 +136,12 @@ def replay(history: History, schemes: Sequence[Scheme], *, version: str,
         for sid in sorted(standings):
             standing = standings[sid]
             if end is not None:
-                standing.expire(end)
+                for order, entry in enumerate(reducer.finish(standing, sid, end)):
+                    keyed.append(((total, scheme_index, order), entry))
             scored += standing.scored
             unscored += standing.unscored
             results.append(Outcome(
-                subject=sid, scheme=scheme.id, start=scheme.scale.start, score=standing.score,
+                subject=sid, scheme=scheme.id, start=starts[sid], score=standing.score,
                 band=reducer.band(standing), flags=tuple(sorted(standing.flags)),
                 events_scored=standing.scored, events_unscored=standing.unscored,
             ))

@@ -362,7 +362,11 @@ class Frequency(Model):
 
 
 class Rule(Cited):
-    """One behaviour the scheme scores, and what it does to the score."""
+    """One behaviour the scheme scores, and what it does to the score.
+
+    `expires_after`: the points this rule applied lapse after that long (records kept for a
+    validity period): the reducer reverses them then, in a ledger entry of its own.
+    """
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
     title: str
@@ -376,6 +380,7 @@ class Rule(Cited):
     same_act_as: str | None = None
     effective_from: date | None = None
     effective_to: date | None = None
+    expires_after: Duration | None = None
     fine_rmb: Exact | None = None
     department: str | None = None
 

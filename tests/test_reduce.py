@@ -213,3 +213,43 @@ def test_enterprise_events_are_not_applicable_to_person_schemes(make_scheme):
     (acc,) = result.accounting
     assert (acc.scored, acc.unscored, acc.not_applicable) == (1, 0, 1)
     assert [r.subject for r in result.results] == ["p"]
+
+
+def test_starting_points_set_score_and_grade(make_scheme):
+    import pytest
+
+    from creditlab.engine.errors import HistoryError
+
+    bands = [{"label": label, "range": None, "source": {"kind": "seed", "file": "t.txt",
+              "quote": "abc"}, "fidelity": "documented"} for label in ("AAA", "A", "B")]
+    scheme = make_scheme(rule("drunk", "traffic.drunk_driving", {
+        "kind": "reclassify", "grade": "B", "policy": "worse_of"}, direction="penalty"),
+        rule("gift", "good_deed.other", points(5)), bands=bands)
+    starting = [{"subject": "p", "scheme": "test_scheme", "score": 1100, "grade": "AAA"}]
+    before = run(scheme, [person()], [ev(1, "good_deed.other")], starting=starting)
+    assert before.results[0].start == 1100 and before.results[0].score == 1105
+    assert before.results[0].band == "AAA"
+    after = run(scheme, [person()], [ev(1, "traffic.drunk_driving")], starting=starting)
+    assert (after.ledger[0].band_before, after.ledger[0].band_after) == ("AAA", "B")
+    with pytest.raises(HistoryError, match="has no grade 'AA'"):
+        run(scheme, [person()], [], starting=[{"subject": "p", "scheme": "test_scheme",
+                                               "grade": "AA"}])
+
+
+def test_points_lapse_after_their_validity(make_scheme):
+    scheme = make_scheme(rule("gift", "good_deed.other", points(10),
+                              expires_after={"years": 2}),
+                         rule("fine", "gambling", points(-5), direction="penalty",
+                              expires_after={"months": 6}))
+    events = [ev(1, "good_deed.other", at="2019-01-10"), ev(2, "gambling", at="2019-02-01"),
+              ev(3, "good_deed.other", at="2019-09-01")]
+    result = run(scheme, [person()], events, as_of="2021-01-10")
+    rows = [(e.event, e.rule, e.applied, e.effects[-1] if e.effects else "") for e in result.ledger]
+    assert rows == [
+        ("e01", "gift", 10, "lapses on 2021-01-10"),
+        ("e02", "fine", -5, "lapses on 2019-08-01"),
+        ("e02", "fine", 5, "lapsed"),      # lapsed before e03, the subject's next event
+        ("e03", "gift", 10, "lapses on 2021-09-01"),
+        ("e01", "gift", -10, "lapsed"),    # lapsed by as_of
+    ]
+    assert result.results[0].score == 1010
