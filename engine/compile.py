@@ -353,13 +353,3 @@ def _condition(cond: Condition) -> dict[str, Any]:
         return {field: value}
     operator = "$neq" if cond.op == "ne" else f"${cond.op}"
     return {operator: {field: value}}
-
-
-def render_number(value: Decimal | int) -> str:
-    """A number in plain decimal notation (durable_rules cannot parse `1e-05`)."""
-    if isinstance(value, Decimal):
-        text = format(value, "f")
-        if "." in text:
-            text = text.rstrip("0").rstrip(".")
-        return text
-    return str(value)

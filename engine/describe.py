@@ -28,8 +28,10 @@ __all__ = ["describe_effect", "describe_limits", "describe_match", "describe_ran
 _OPS = {"eq": "=", "ne": "≠", "gt": ">", "gte": "≥", "lt": "<", "lte": "≤", "in": "in"}
 
 
-def number(value: Decimal) -> str:
-    """A Decimal without trailing zeros: 15, 0.5, 1000."""
+def number(value: Decimal | int) -> str:
+    """A number in plain notation without trailing zeros: 15, 0.5, 1000 (never 1E+3)."""
+    if isinstance(value, int):
+        return str(value)
     text = format(value, "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
 

@@ -28,7 +28,8 @@ from typing import Any
 import durable_rules_engine as _dre
 from durable.engine import Host, Ruleset
 
-from .compile import CompiledScheme, day_number, render_number
+from .compile import CompiledScheme, day_number
+from .describe import number
 from .errors import EngineError
 from .history import Event, Subject
 
@@ -152,7 +153,7 @@ def _serialise(fact: Mapping[str, Any]) -> str:
         if isinstance(value, bool) or value is None or isinstance(value, str):
             text = json.dumps(value, ensure_ascii=False)
         elif isinstance(value, (int, Decimal)):
-            text = render_number(value)
+            text = number(value)  # plain notation: durable_rules cannot parse 1e-05
         elif isinstance(value, date):
             text = str(day_number(value))
         else:  # pragma: no cover - the vocabulary admits no other types

@@ -18,6 +18,7 @@ from datetime import date
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
+from .describe import number
 from .errors import HistoryError, did_you_mean
 from .history import Event, StartingPoint
 from .periods import add_duration, period_key
@@ -196,14 +197,7 @@ class Reducer:
         for item in due:
             before, band_before = s.score, self.band(s)
             notes = [f"points of {item.event} lapsed on {item.due}"]
-            reversal = -item.points
-            scale = self.scheme.scale
-            if scale.clamp:
-                assert scale.min is not None and scale.max is not None
-                target = min(max(s.score + reversal, scale.min), scale.max)
-                if target != s.score + reversal:
-                    notes.append(f"clamped to the scale {_show(scale.min)}-{_show(scale.max)}")
-                reversal = target - s.score
+            reversal = self._within_scale(s.score, -item.points, notes)
             s.score += reversal
             rule = self.scheme.rule(item.rule)
             assert rule is not None
@@ -250,7 +244,7 @@ class Reducer:
                 continue
             elif isinstance(effect, SetScoreEffect):
                 s.score = effect.score
-                effects.append(f"score set to {_show(effect.score)}")
+                effects.append(f"score set to {number(effect.score)}")
             elif isinstance(effect, ReclassifyEffect):
                 until = add_duration(day, effect.duration) if effect.duration else None
                 s.override = Override(effect.grade, effect.policy, until, rule.id)
@@ -311,17 +305,28 @@ class Reducer:
             for qtier in effect.tiers:
                 if qtier.range.contains(quantity):
                     return qtier.points, None
-            return None, f"no tier covers {effect.attr}={_show(Decimal(value))}"  # type: ignore[arg-type]
+            return None, f"no tier covers {effect.attr}={number(Decimal(value))}"  # type: ignore[arg-type]
         assert isinstance(effect, FormulaEffect)
         if quantity < effect.threshold:
-            return ZERO, f"{effect.attr} below the threshold of {_show(effect.threshold)}"
+            return ZERO, f"{effect.attr} below the threshold of {number(effect.threshold)}"
         points = effect.base_points
         if effect.per is not None and quantity > effect.base_quantity:
             steps = ((quantity - effect.base_quantity) / effect.per).to_integral_value(ROUND_FLOOR)
             points += steps * effect.per_points
         if effect.max_points is not None and abs(points) > abs(effect.max_points):
-            return effect.max_points.copy_sign(points), f"at most {_show(effect.max_points)}"
+            return effect.max_points.copy_sign(points), f"at most {number(effect.max_points)}"
         return points, None
+
+    def _within_scale(self, score: Decimal, delta: Decimal, notes: list[str]) -> Decimal:
+        """`delta` cut so that the score stays on a clamped scale."""
+        scale = self.scheme.scale
+        if not scale.clamp:
+            return delta
+        assert scale.min is not None and scale.max is not None
+        target = min(max(score + delta, scale.min), scale.max)
+        if target != score + delta:
+            notes.append(f"clamped to the scale {number(scale.min)}-{number(scale.max)}")
+        return target - score
 
     def _add_points(self, s: Standing, rule: Rule, points: Decimal, day: date,
                     notes: list[str]) -> None:
@@ -334,13 +339,7 @@ class Reducer:
             gkey = (group.id, period_key(group.cap.per, day))
             applied = _within(group.cap, s.group_totals.get(gkey, ZERO), applied,
                               f"group {group.id}", notes)
-        scale = self.scheme.scale
-        if scale.clamp:
-            assert scale.min is not None and scale.max is not None
-            target = min(max(s.score + applied, scale.min), scale.max)
-            if target != s.score + applied:
-                notes.append(f"clamped to the scale {_show(scale.min)}-{_show(scale.max)}")
-            applied = target - s.score
+        applied = self._within_scale(s.score, applied, notes)
         if rule.cap is not None:
             key = (rule.id, period_key(rule.cap.per, day))
             s.rule_totals[key] = s.rule_totals.get(key, ZERO) + applied
@@ -355,7 +354,7 @@ def _within(cap: Cap, total: Decimal, points: Decimal, what: str, notes: list[st
     room = max(cap.points - abs(total), ZERO)
     if abs(points) <= room:
         return points
-    notes.append(f"{what} cap of {_show(cap.points)} per {cap.per} reached")
+    notes.append(f"{what} cap of {number(cap.points)} per {cap.per} reached")
     return room.copy_sign(points) if room else ZERO
 
 
@@ -365,8 +364,3 @@ def _count_tier(effect: CountTiersEffect, count: int) -> Any:
         if count > tier.more_than:
             reached = tier
     return reached
-
-
-def _show(value: Decimal) -> str:
-    text = format(value, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
