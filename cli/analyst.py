@@ -1,7 +1,230 @@
-"""Analysts' commands (issue 4): diff, matrix, exchange, compare. Filled in by issue 4."""
+"""Analysts' commands: diff, matrix, exchange, compare.
+
+Thin: parse, call the engine (`creditlab.engine.compare`, `.matrix`, `.exchange`,
+`.frames`), render. Every command prints a table for people, `--format json` for
+scripts, and `--format csv|parquet` for notebooks (Parquet needs `-o FILE`); CSV and
+Parquet carry the run's manifest and digest (see `creditlab.engine.frames`).
+"""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import Any
+
 import click
 
-COMMANDS: list[click.Command] = []
+from creditlab.engine import load_history, replay, resolve_schemes, shipped_vocabulary, version
+from creditlab.engine.canonical import dumps
+from creditlab.engine.replay import Replay
+
+from .output import console
+
+__all__ = ["COMMANDS"]
+
+_FORMATS = ("table", "json", "csv", "parquet")
+
+
+def _output_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+                        help="Write to FILE instead of stdout (required for parquet).")(func)
+    return click.option("--format", "fmt", type=click.Choice(_FORMATS), default="table",
+                        show_default=True,
+                        help="table for people, json for scripts, csv or parquet for "
+                             "notebooks (with the manifest and digest).")(func)
+
+
+def _schemes_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--scheme", "schemes", multiple=True, metavar="ID",
+                        help="A scheme id or scheme file; repeat for several. "
+                             "Default: all shipped (variants excluded).")(func)
+
+
+def _persona_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option("--on", "on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+                        help="The day the behaviour happens (default 2020-06-01).")(func)
+    func = click.option("--residence", type=click.Choice(["urban", "rural"]), default=None,
+                        help="The person's residence (default: not given).")(func)
+    return click.option("--as", "roles", multiple=True, metavar="ROLE",
+                        help="A role of the person (teacher, civil_servant, ...); repeat.")(func)
+
+
+def _replayed(history: str, schemes: Sequence[str]) -> Replay:
+    from creditlab.engine import _vocabulary_sha
+
+    vocabulary = shipped_vocabulary()
+    return replay(load_history(history, vocabulary), resolve_schemes(tuple(schemes)),
+                  version=version(), vocabulary_sha256=_vocabulary_sha())
+
+
+def _emit(fmt: str, output: str | None, data: Callable[[], dict[str, Any]],
+          frame: Callable[[], Any], tables: Callable[[], list[Any]]) -> None:
+    """Write the result in the chosen format, to stdout or `output`."""
+    from creditlab.engine import frames
+
+    if fmt == "parquet":
+        if output is None:
+            raise click.UsageError("--format parquet writes a binary file: give -o/--output FILE")
+        frames.to_parquet(frame(), output)
+    elif fmt == "csv":
+        if output is None:
+            frames.to_csv(frame(), sys.stdout)
+        else:
+            frames.to_csv(frame(), output)
+    elif fmt == "json":
+        text = dumps(data(), indent=2) + "\n"
+        if output is None:
+            click.echo(text, nl=False)
+        else:
+            with open(output, "w", encoding="utf-8") as handle:
+                handle.write(text)
+    else:
+        if output is None:
+            out = console()
+            for item in tables():
+                out.print(item)
+        else:
+            from rich.console import Console
+
+            with open(output, "w", encoding="utf-8") as handle:
+                out = Console(file=handle, width=160, highlight=False)
+                for item in tables():
+                    out.print(item)
+
+
+def _day(value: Any) -> date | None:
+    return value.date() if value is not None else None
+
+
+@click.command("diff")
+@click.argument("history", type=click.Path(dir_okay=False))
+@_schemes_option
+@click.option("--all-events", is_flag=True, help="List every event, not only where the "
+                                                 "schemes disagree.")
+@click.option("--table", "table", type=click.Choice(["events", "subjects"]), default="events",
+              show_default=True, help="Which rows csv and parquet export.")
+@_output_options
+def diff_command(history: str, schemes: Sequence[str], all_events: bool, table: str, fmt: str,
+                 output: str | None) -> None:
+    """Where schemes part ways on one history: per subject, per event, rule by rule.
+
+    Per subject: start, final score, band, and the score as a share of each scheme's
+    scale, side by side. Per event: what each scheme did with it (points, rules,
+    citations, or not scored), most divergent first. N schemes, not only two.
+
+    Example:
+
+        creditlab diff fixtures/example.yaml --scheme meritown_2019 --scheme fuzhou_yuming
+    """
+    from creditlab.engine import frames
+    from creditlab.engine.compare import diff
+
+    from .analyst_render import diff_tables
+
+    result = diff(_replayed(history, schemes), all_events=all_events)
+    _emit(fmt, output, result.as_dict,
+          lambda: (frames.diff_events_frame(result) if table == "events"
+                   else frames.diff_subjects_frame(result)),
+          lambda: diff_tables(result))
+
+
+@click.command("matrix")
+@click.option("--behaviour", "codes", multiple=True, metavar="CODE",
+              help="A behaviour code; repeat. Default: every code a chosen scheme scores.")
+@_schemes_option
+@_persona_options
+@click.option("--attr", "attrs", multiple=True, metavar="NAME=VALUE",
+              help="Set an attribute on every behaviour that has it (hours=300); repeat.")
+@_output_options
+def matrix_command(codes: Sequence[str], schemes: Sequence[str], roles: Sequence[str],
+                   residence: str | None, on: Any, attrs: Sequence[str], fmt: str,
+                   output: str | None) -> None:
+    """The same behaviour scored differently: one row per behaviour, one column per scheme.
+
+    Each cell is what one occurrence does for that kind of person, read from a replay:
+    points, points as a percentage of the scheme's scale, band steps from the start, or
+    the non-point effect (reset, reclassified, blacklisted), or not scored.
+
+    Example:
+
+        creditlab matrix --behaviour family.abuse --scheme meritown_2019 --scheme fuzhou_yuming
+    """
+    from creditlab.engine import _vocabulary_sha, frames
+    from creditlab.engine.matrix import REFERENCE_DAY, Persona, behaviour_matrix, parse_attrs
+
+    from .analyst_render import matrix_tables
+
+    result = behaviour_matrix(
+        resolve_schemes(tuple(schemes)), shipped_vocabulary(), codes=tuple(codes),
+        attrs=parse_attrs(attrs), persona=Persona(tuple(roles), residence),
+        on=_day(on) or REFERENCE_DAY, version=version(), vocabulary_sha256=_vocabulary_sha())
+    _emit(fmt, output, result.as_dict, lambda: frames.matrix_frame(result),
+          lambda: matrix_tables(result))
+
+
+@click.command("exchange")
+@click.argument("offence")
+@click.option("--with", "good", required=True, metavar="GOOD",
+              help="The good act's behaviour code (volunteer.service, donation.blood, ...).")
+@click.option("--attr", "attrs", multiple=True, metavar="NAME=VALUE",
+              help="Fix an attribute of the good act (hours=300); repeat.")
+@click.option("--offence-attr", "offence_attrs", multiple=True, metavar="NAME=VALUE",
+              help="Fix an attribute of the offence (severity=severe); repeat.")
+@_schemes_option
+@_persona_options
+@_output_options
+def exchange_command(offence: str, good: str, attrs: Sequence[str],
+                     offence_attrs: Sequence[str], schemes: Sequence[str],
+                     roles: Sequence[str], residence: str | None, on: Any, fmt: str,
+                     output: str | None) -> None:
+    """How much of a good act offsets one offence, scheme by scheme.
+
+    Replays the offence and then good acts, as early as each scheme's limits allow, until
+    the score is back where it started: acts needed, total quantity, days, or why it
+    cannot be offset (a reset, a reclassification with no end, a cap).
+
+    Example:
+
+        creditlab exchange family.abuse --with volunteer.service --scheme meritown_2019
+    """
+    from creditlab.engine import _vocabulary_sha, frames
+    from creditlab.engine.exchange import exchange
+    from creditlab.engine.matrix import REFERENCE_DAY, Persona, parse_attrs
+
+    from .analyst_render import exchange_tables
+
+    result = exchange(offence, good, resolve_schemes(tuple(schemes)), shipped_vocabulary(),
+                      offence_attrs=parse_attrs(offence_attrs), good_attrs=parse_attrs(attrs),
+                      persona=Persona(tuple(roles), residence), on=_day(on) or REFERENCE_DAY,
+                      version=version(), vocabulary_sha256=_vocabulary_sha())
+    _emit(fmt, output, result.as_dict, lambda: frames.exchange_frame(result),
+          lambda: exchange_tables(result))
+
+
+@click.command("compare")
+@click.argument("history", type=click.Path(dir_okay=False))
+@_schemes_option
+@click.option("--table", "table", type=click.Choice(["bands", "agreement", "flips", "extremes"]),
+              default="bands", show_default=True, help="Which rows csv and parquet export.")
+@_output_options
+def compare_command(history: str, schemes: Sequence[str], table: str, fmt: str,
+                    output: str | None) -> None:
+    """How schemes sort a population: bands, rank agreement (Kendall's tau), band flips.
+
+    Example:
+
+        creditlab compare fixtures/population.jsonl --scheme meritown_2019 --scheme suining_county
+    """
+    from creditlab.engine import frames
+    from creditlab.engine.compare import compare_population
+
+    from .analyst_render import compare_tables
+
+    result = compare_population(_replayed(history, schemes))
+    _emit(fmt, output, result.as_dict, lambda: frames.compare_frames(result)[table],
+          lambda: compare_tables(result))
+
+
+COMMANDS: list[click.Command] = [diff_command, matrix_command, exchange_command,
+                                 compare_command]

@@ -27,7 +27,7 @@ from creditlab.engine.canonical import plain
 from creditlab.engine.coverage import coverage_of
 from creditlab.engine.scheme import Scheme
 
-from . import analyst, auditor
+from . import analyst, auditor, educator, educator_report
 from .output import console, format_option, write_csv, write_json, write_jsonl
 from .render import coverage_table, print_all, replay_tables, scheme_detail, scheme_list
 
@@ -205,7 +205,8 @@ class _progress_bar:
         self._progress.stop()
 
 
-for _command in (*analyst.COMMANDS, *auditor.COMMANDS):
+for _command in (*analyst.COMMANDS, *auditor.COMMANDS, *educator.COMMANDS,
+                 *educator_report.COMMANDS):
     cli.add_command(_command)
 
 

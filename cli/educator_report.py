@@ -1,0 +1,85 @@
+"""Educators' report command (issue 6): one self-contained HTML page of charts and the ledger."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from creditlab.engine import load_history, replay, resolve_schemes, shipped_vocabulary, version
+from creditlab.engine.asymmetry import asymmetry as asymmetry_of
+from creditlab.engine.matrix import behaviour_matrix
+from creditlab.engine.report import build_report
+
+__all__ = ["COMMANDS", "report"]
+
+LONG_REPLAY = 200_000
+"""events x schemes above which a progress bar shows on stderr (as for `replay`)."""
+
+
+@click.command("report")
+@click.argument("history", type=click.Path(dir_okay=False))
+@click.option("--scheme", "schemes", multiple=True, metavar="ID",
+              help="A scheme id or a scheme file; repeat for several. Default: all shipped.")
+@click.option("--subject", "subjects", multiple=True, metavar="ID",
+              help="A subject to chart; repeat for several. Default: the first 12 by id.")
+@click.option("--heat-map/--no-heat-map", default=True, show_default=True,
+              help="Add the behaviour x scheme heat map of the history's behaviours.")
+@click.option("--asymmetry/--no-asymmetry", default=True, show_default=True,
+              help="Add the asymmetry bars: what each group can earn and lose per scheme.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, allow_dash=True),
+              help="The HTML file to write ('-' for stdout).")
+def report(history: str, schemes: Sequence[str], subjects: Sequence[str], heat_map: bool,
+           asymmetry: bool, output: str) -> None:
+    """Write one self-contained HTML report of a history: charts, captions, the ledger.
+
+    Score trajectories per subject on an explicit normalised axis, band timelines, the
+    behaviour x scheme heat map, the asymmetry bars, and the ledger with every rule's source
+    quote. The file needs no network: open it in any browser, offline.
+
+    Example:
+
+        creditlab report fixtures/example.yaml -o report.html
+
+        creditlab report fixtures/personas/rural_farmer.yaml --scheme fuzhou_yuming -o lu.html
+    """
+    from .main import _progress_bar, _vocabulary_sha256
+
+    vocabulary = shipped_vocabulary()
+    loaded = load_history(history, vocabulary)
+    chosen = resolve_schemes(tuple(schemes))
+    bar: Any = _progress_bar() if len(loaded.events) * len(chosen) > LONG_REPLAY else None
+    try:
+        result = replay(loaded, chosen, version=version(),
+                        vocabulary_sha256=_vocabulary_sha256(),
+                        progress=bar.update if bar else None)
+        matrix = None
+        if heat_map:
+            codes = sorted({e.type for e in loaded.events})
+            if codes:
+                matrix = behaviour_matrix(result.schemes, vocabulary, codes=codes,
+                                          version=version(),
+                                          vocabulary_sha256=_vocabulary_sha256())
+        groups = None
+        if asymmetry and any(s.subject_kind == "person" for s in result.schemes):
+            groups = asymmetry_of(result.schemes, version=version(), vocabulary=vocabulary)
+        page = build_report(result, subjects=subjects, matrix=matrix, asymmetry=groups,
+                            progress=bar.update if bar else None)
+    finally:
+        if bar:
+            bar.close()
+    if output == "-":
+        sys.stdout.write(page)
+        return
+    try:
+        Path(output).write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {output}: {exc.strerror}") from None
+    click.echo(f"Wrote {output} ({len(page.encode('utf-8')) // 1024} KB): open it in a "
+               "browser; it works offline.", err=True)
+
+
+COMMANDS: list[click.Command] = [report]
