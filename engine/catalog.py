@@ -23,12 +23,17 @@ def schemes_dir() -> Path:
     return Path(str(resources.files("creditlab.schemes")))
 
 
+def shipped_scheme_files() -> list[Path]:
+    """The shipped scheme files (variants included), sorted by name."""
+    return sorted(p for p in schemes_dir().glob("*.yaml") if p.name not in NOT_SCHEMES)
+
+
 @cache
 def shipped_schemes() -> tuple[Scheme, ...]:
     """Every shipped scheme (variants included), sorted by id."""
     vocabulary = shipped_vocabulary()
-    files = sorted(p for p in schemes_dir().glob("*.yaml") if p.name not in NOT_SCHEMES)
-    return tuple(sorted((load_scheme(p, vocabulary) for p in files), key=lambda s: s.id))
+    return tuple(sorted((load_scheme(p, vocabulary) for p in shipped_scheme_files()),
+                        key=lambda s: s.id))
 
 
 def shipped_scheme(scheme_id: str) -> Scheme:
