@@ -13,25 +13,11 @@ from creditlab.engine.describe import number, signed
 from creditlab.engine.exchange import Exchange
 from creditlab.engine.matrix import Cell, Matrix
 
+from .render import points_text, scheme_header
+
 __all__ = ["compare_tables", "diff_tables", "exchange_tables", "matrix_tables"]
 
 Renderable = Table | Text
-
-
-def _header(scheme_id: str, width: int = 14) -> str:
-    """A scheme id broken at underscores into lines of about `width` characters."""
-    lines: list[str] = []
-    for part in scheme_id.split("_"):
-        if lines and len(lines[-1]) + 1 + len(part) <= width:
-            lines[-1] += "_" + part
-        else:
-            lines.append(part if not lines else "_" + part)
-    return "\n".join(lines)
-
-
-def _points(value: Decimal) -> Text:
-    style = "green" if value > 0 else "red" if value < 0 else "dim"
-    return Text(signed(value) if value else "0", style=style)
 
 
 def _pct(value: Decimal | None) -> str:
@@ -46,7 +32,7 @@ def diff_tables(d: Diff) -> list[Renderable]:
                        "of scale)", box=box.SIMPLE_HEAD)
     side.add_column("subject")
     for sid in schemes:
-        side.add_column(_header(sid), justify="right")
+        side.add_column(scheme_header(sid), justify="right")
     side.add_column("agree")
     for s in d.subjects:
         row: list[str | Text] = [s.subject]
@@ -72,7 +58,7 @@ def diff_tables(d: Diff) -> list[Renderable]:
     for col in ("event", "at", "subject", "behaviour"):
         events.add_column(col, overflow="fold")
     for sid in schemes:
-        events.add_column(_header(sid), justify="right", overflow="fold")
+        events.add_column(scheme_header(sid), justify="right", overflow="fold")
     why = Table(title="Why, rule by rule", box=box.SIMPLE_HEAD)
     for col in ("event", "scheme", "rule", "points", "effect / note", "source"):
         why.add_column(col, overflow="fold")
@@ -88,7 +74,7 @@ def diff_tables(d: Diff) -> list[Renderable]:
                 row.append(Text("·", style="dim"))
             else:
                 if p.given is not None or p.points:
-                    cell = _points(p.points or Decimal(0))
+                    cell = points_text(p.points or Decimal(0))
                 elif p.effects:
                     cell = Text("")
                 else:
@@ -119,7 +105,7 @@ def _cell(c: Cell) -> Text:
         return Text("·", style="dim")
     if c.points is None and not c.effect:
         return Text("?", style="yellow")
-    text = _points(c.points) if c.points is not None else Text("")
+    text = points_text(c.points) if c.points is not None else Text("")
     if c.pct_of_scale is not None:
         text.append(f" ({_pct(c.pct_of_scale)})", style="dim")
     if c.band_steps:
@@ -139,7 +125,7 @@ def matrix_tables(m: Matrix) -> list[Renderable]:
                         f"{params['on']})", box=box.SIMPLE_HEAD)
     table.add_column("behaviour", overflow="fold")
     for sid in m.schemes:
-        table.add_column(_header(sid), justify="right", overflow="fold")
+        table.add_column(scheme_header(sid), justify="right", overflow="fold")
     for behaviour, cells in m.rows:
         table.add_row(behaviour.label(), *(_cell(cells[s]) for s in m.schemes))
     return [table, Text("points (share of the scheme's scale span)  ▲/▼ bands moved  "
@@ -155,7 +141,7 @@ def exchange_tables(x: Exchange) -> list[Renderable]:
     for r in x.rows:
         offence_cell = Text("")
         if r.offence_points is not None:
-            offence_cell = _points(r.offence_points)
+            offence_cell = points_text(r.offence_points)
         if r.offence_effects:
             offence_cell.append((" " if offence_cell.plain else "") + "; ".join(
                 r.offence_effects), style="yellow")

@@ -28,8 +28,12 @@ def format_option(*choices: str, default: str = "table") -> Callable[[F], F]:
 
 
 def console() -> Console:
-    """A console on stdout; wide enough for side-by-side tables when not a terminal."""
-    return Console(width=None if sys.stdout.isatty() else 160, highlight=False)
+    """A console on stdout; wide enough for side-by-side tables when not a terminal.
+
+    Markup is off: scheme and history text such as "[Negative] tax inspection data" is
+    printed as written, never read as rich style tags. Styles come from Text objects.
+    """
+    return Console(width=None if sys.stdout.isatty() else 160, highlight=False, markup=False)
 
 
 def write_json(value: Any) -> None:

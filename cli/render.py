@@ -27,12 +27,12 @@ from creditlab.engine.scheme import ExternalSource, Scheme
 __all__ = ["replay_tables", "scheme_detail", "scheme_list"]
 
 
-def _cells(*values: str | Text) -> list[Text]:
+def cells(*values: str | Text) -> list[Text]:
     """Table cells as Text: scheme text like "[Negative] tax data" is never rich markup."""
     return [v if isinstance(v, Text) else Text(v) for v in values]
 
 
-def _points(value: Decimal) -> Text:
+def points_text(value: Decimal) -> Text:
     if value > 0:
         return Text(signed(value), style="green")
     if value < 0:
@@ -51,7 +51,7 @@ def scheme_list(schemes: list[Scheme]) -> Table:
         counts = s.fidelity_counts()
         scale = f"{_opt(s.scale.min)}–{_opt(s.scale.max)}"
         external = sum(1 for r in s.rules if r.provenance == "external")
-        table.add_row(*_cells(s.id, s.name.en, s.city, s.subject_kind, scale, number(s.scale.start),
+        table.add_row(*cells(s.id, s.name.en, s.city, s.subject_kind, scale, number(s.scale.start),
                       str(len(s.rules)), str(counts["documented"]), str(counts["interpreted"]),
                       str(counts["assumed"]), str(external)))
     return table
@@ -72,7 +72,7 @@ def coverage_table(rows: list[Coverage]) -> Table:
                if c.documented_reward is not None else ""))
         share = "—" if c.share is None else f"{c.share:.0%}"
         style = "red" if c.share is not None and c.share < 0.5 else ""
-        table.add_row(*_cells(c.scheme, said, str(c.encoded_total),
+        table.add_row(*cells(c.scheme, said, str(c.encoded_total),
                       f"{c.encoded_reward} / {c.encoded_penalty}", str(c.without_points),
                       str(c.from_external), Text(share, style=style), _first_sentence(c.note)))
     return table
@@ -111,7 +111,7 @@ def scheme_detail(s: Scheme, *, seed_only: bool = False) -> Group:
         for col in ("label", "range", "meaning", "fidelity"):
             bands.add_column(col)
         for b in s.bands:
-            bands.add_row(*_cells(b.label, describe_range(b.range), b.meaning or "", b.fidelity))
+            bands.add_row(*cells(b.label, describe_range(b.range), b.meaning or "", b.fidelity))
         parts.append(bands)
     rules = Table(title="Rules (declared order)", box=box.SIMPLE_HEAD, show_lines=False)
     for col in ("id", "behaviour", "matches", "effect", "limits", "fidelity", "source"):
@@ -123,7 +123,7 @@ def scheme_detail(s: Scheme, *, seed_only: bool = False) -> Group:
         fid = r.fidelity + (f" · external ({r.source.confidence})"
                             if isinstance(r.source, ExternalSource) else " · seed")
         fid += f": {r.note}" if r.note else ""
-        rules.add_row(*_cells(r.id, r.title, describe_match(r), effect, describe_limits(r),
+        rules.add_row(*cells(r.id, r.title, describe_match(r), effect, describe_limits(r),
                       fid, describe_source(r.source)))
     parts.append(rules)
     if s.interpretations:
@@ -131,7 +131,7 @@ def scheme_detail(s: Scheme, *, seed_only: bool = False) -> Group:
         for col in ("ambiguity", "reading", "why"):
             interp.add_column(col, overflow="fold")
         for i in s.interpretations:
-            interp.add_row(*_cells(i.ambiguity, i.reading, i.why))
+            interp.add_row(*cells(i.ambiguity, i.reading, i.why))
         parts.append(interp)
     if s.coverage is not None:
         c = s.coverage
@@ -168,7 +168,7 @@ def replay_tables(result: Replay, *, explain: bool) -> list[Table | Text]:
     events.add_column("subject", no_wrap=True)
     events.add_column("event", min_width=24, max_width=40, overflow="fold")
     for sid in schemes:
-        events.add_column(_header(sid), justify="right", overflow="fold")
+        events.add_column(scheme_header(sid), justify="right", overflow="fold")
     kinds = {s.id: s.subject_kind for s in result.schemes}
     for ev in result.history.events:
         subject = result.history.subjects[ev.subject]
@@ -184,18 +184,18 @@ def replay_tables(result: Replay, *, explain: bool) -> list[Table | Text]:
                 # A rule fired whose source gives no number: "?" rather than a scored 0.
                 extra = by_event.get(key) or []
                 if key in numbered or totals[key]:
-                    cell = _points(totals[key])
+                    cell = points_text(totals[key])
                     cell.append("".join(" " + str(x) for x in extra), style="yellow")
                 else:
                     cell = Text(" ".join(str(x) for x in extra) or "?", style="yellow")
                 row.append(cell)
-        events.add_row(*_cells(*row))
+        events.add_row(*cells(*row))
     out.append(events)
     finals = Table(title="Final standing, side by side (score, change from start, band)",
                    box=box.SIMPLE_HEAD)
     finals.add_column("subject")
     for sid in schemes:
-        finals.add_column(_header(sid), justify="right", overflow="fold")
+        finals.add_column(scheme_header(sid), justify="right", overflow="fold")
     subjects = sorted({r.subject for r in result.results})
     lookup = {(r.subject, r.scheme): r for r in result.results}
     for subj in subjects:
@@ -213,7 +213,7 @@ def replay_tables(result: Replay, *, explain: bool) -> list[Table | Text]:
             if r.flags:
                 cell.append(" " + ",".join(r.flags), style="magenta")
             row.append(cell)
-        finals.add_row(*_cells(*row))
+        finals.add_row(*cells(*row))
     out.append(finals)
     out.append(Text("· not scored by this scheme (no rule for it)   ? a rule fired but its "
                     "source gives no number   n/a the scheme scores another kind of subject   "
@@ -226,8 +226,8 @@ def replay_tables(result: Replay, *, explain: bool) -> list[Table | Text]:
         rules = {(s.id, r.id): r for s in result.schemes for r in s.rules}
         for e in result.ledger:
             rule = rules[(e.scheme, e.rule)]
-            ledger.add_row(*_cells(e.event, e.subject, e.scheme, e.rule,
-                           "—" if e.points is None else signed(e.points), _points(e.applied),
+            ledger.add_row(*cells(e.event, e.subject, e.scheme, e.rule,
+                           "—" if e.points is None else signed(e.points), points_text(e.applied),
                            f"{number(e.score_before)} → {number(e.score_after)}",
                            e.band_after or "–",
                            "; ".join(x for x in (", ".join(e.effects), e.note or "") if x),
@@ -236,7 +236,7 @@ def replay_tables(result: Replay, *, explain: bool) -> list[Table | Text]:
     return out
 
 
-def _header(scheme_id: str, width: int = 14) -> str:
+def scheme_header(scheme_id: str, width: int = 14) -> str:
     """A scheme id broken at underscores into lines of about `width` characters."""
     lines: list[str] = []
     for part in scheme_id.split("_"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,34 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture
 def update_goldens(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-goldens"))
+
+
+GOLDEN = ROOT / "tests" / "golden"
+
+
+def masked(text: str) -> str:
+    """Output with what changes between commits without changing results masked: the
+    version and file hashes (digests of results stay)."""
+    text = re.sub(r'"(?!digest|replay_digest)([^"]+)": "sha256:[0-9a-f]{64}"',
+                  r'"\1": "sha256:…"', text)
+    return re.sub(r'"creditlab": "[^"]+"', '"creditlab": "…"', text)
+
+
+@pytest.fixture
+def golden(update_goldens: bool) -> Callable[[str, str], None]:
+    """Compares output with tests/golden/NAME; `--update-goldens` rewrites the file."""
+
+    def check(name: str, text: str) -> None:
+        path = GOLDEN / name
+        if update_goldens or not path.exists():
+            path.write_text(text, encoding="utf-8")
+            if not update_goldens:
+                pytest.fail(f"{name} did not exist: written; check it and rerun")
+        assert text == path.read_text(encoding="utf-8"), (
+            f"output differs from tests/golden/{name}; if the change is intended, rerun with "
+            "--update-goldens and review the diff")
+
+    return check
 
 
 @pytest.fixture

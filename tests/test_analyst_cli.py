@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 from pathlib import Path
 
 import pandas as pd
@@ -18,8 +17,9 @@ from creditlab.engine import frames as F
 from creditlab.engine.compare import diff
 from creditlab.engine.matrix import behaviour_matrix
 
+from conftest import masked
+
 ROOT = Path(__file__).resolve().parents[1]
-GOLDEN = Path(__file__).parent / "golden"
 EXAMPLE = str(ROOT / "fixtures" / "example.yaml")
 POPULATION = str(ROOT / "fixtures" / "population.jsonl")
 DIFF_SCHEMES = ["--scheme", "meritown_2019", "--scheme", "fuzhou_yuming",
@@ -39,24 +39,6 @@ def invoke(runner: CliRunner, *args: str):
     return runner.invoke(cli, list(args), catch_exceptions=False)
 
 
-def _masked(text: str) -> str:
-    """What changes between commits without changing results: version, file hashes."""
-    text = re.sub(r'"(?!digest|replay_digest)([^"]+)": "sha256:[0-9a-f]{64}"',
-                  r'"\1": "sha256:…"', text)
-    return re.sub(r'"creditlab": "[^"]+"', '"creditlab": "…"', text)
-
-
-def _golden(name: str, text: str, update: bool) -> None:
-    path = GOLDEN / name
-    if update or not path.exists():
-        path.write_text(text, encoding="utf-8")
-        if not update:
-            pytest.fail(f"{name} did not exist: written; check it and rerun")
-    assert text == path.read_text(encoding="utf-8"), (
-        f"output differs from tests/golden/{name}; if the change is intended, rerun with "
-        "--update-goldens and review the diff")
-
-
 GOLDENS = {
     "analyst.diff.json": ["diff", EXAMPLE, *DIFF_SCHEMES, "--format", "json"],
     "analyst.diff.txt": ["diff", EXAMPLE, *DIFF_SCHEMES],
@@ -70,7 +52,7 @@ GOLDENS = {
 
 
 @pytest.mark.parametrize("name", sorted(GOLDENS))
-def test_golden_outputs(runner, update_goldens, name):
+def test_golden_outputs(runner, golden, name):
     result = invoke(runner, *GOLDENS[name])
     assert result.exit_code == 0, result.output
     if name.endswith(".json"):
@@ -78,7 +60,7 @@ def test_golden_outputs(runner, update_goldens, name):
         assert set(data) >= {"manifest", "digest"}
         assert data["digest"].startswith("sha256:")
         assert data["manifest"]["analysis"] == name.split(".")[1]
-    _golden(name, _masked(result.output), update_goldens)
+    golden(name, masked(result.output))
 
 
 def test_diff_json_answers_where_and_why_rule_by_rule(runner):

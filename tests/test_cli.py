@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from pathlib import Path
 
 import pytest
@@ -14,8 +13,9 @@ from click.testing import CliRunner
 from creditlab.cli.main import cli
 from creditlab.engine import shipped_schemes
 
+from conftest import masked
+
 ROOT = Path(__file__).resolve().parents[1]
-GOLDEN = Path(__file__).parent / "golden"
 EXAMPLE = str(ROOT / "fixtures" / "example.yaml")
 SPINE = ["--scheme", "meritown_2019", "--scheme", "rongcheng_dongdao_lujia",
          "--scheme", "suining_county"]
@@ -25,36 +25,18 @@ def invoke(runner: CliRunner, *args: str):
     return runner.invoke(cli, list(args), catch_exceptions=False)
 
 
-def _masked(text: str) -> str:
-    """Output with what legitimately changes between commits masked: version, file hashes."""
-    text = re.sub(r'"(history|vocabulary|meritown_2019|rongcheng_dongdao_lujia|suining_county)"'
-                  r': "sha256:[0-9a-f]+"', r'"\1": "sha256:…"', text)
-    return re.sub(r'"creditlab": "[^"]+"', '"creditlab": "…"', text)
-
-
-def _golden(name: str, text: str, update: bool) -> None:
-    path = GOLDEN / name
-    if update or not path.exists():
-        path.write_text(text, encoding="utf-8")
-        if not update:
-            pytest.fail(f"{name} did not exist: written; check it and rerun")
-    assert text == path.read_text(encoding="utf-8"), (
-        f"output differs from tests/golden/{name}; if the change is intended, rerun with "
-        "--update-goldens and review the diff")
-
-
-def test_replay_json_golden(runner, update_goldens):
+def test_replay_json_golden(runner, golden):
     result = invoke(runner, "replay", EXAMPLE, *SPINE, "--format", "json", "--explain")
     assert result.exit_code == 0
     data = json.loads(result.output)
     assert set(data) >= {"manifest", "results", "digest", "ledger"}
-    _golden("example.replay.json", _masked(result.output), update_goldens)
+    golden("example.replay.json", masked(result.output))
 
 
-def test_replay_table_golden(runner, update_goldens):
+def test_replay_table_golden(runner, golden):
     result = invoke(runner, "replay", EXAMPLE, *SPINE)
     assert result.exit_code == 0
-    _golden("example.replay.txt", result.output, update_goldens)
+    golden("example.replay.txt", result.output)
 
 
 def test_replay_json_follows_the_contract(runner):
