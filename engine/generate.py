@@ -20,7 +20,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from .lint import condition_holds
+from .intervals import condition_holds
 from .scheme import (
     FormulaEffect,
     QuantityTiersEffect,

@@ -16,15 +16,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
-from itertools import combinations, pairwise
+from itertools import combinations
 from pathlib import Path
 from typing import Any, Literal
 
 from .compile import load_scheme
 from .errors import SchemeError
+from .intervals import Region, merge, number, range_of, regions, satisfiable, span
 from .located import Located, format_path, load_yaml
 from .model import Model
 from .scheme import (
@@ -42,8 +41,7 @@ from .scheme import (
 )
 from .vocabulary import AttrSpec, Vocabulary, shipped_vocabulary
 
-__all__ = ["WHY", "Finding", "Severity", "condition_holds", "has_errors", "lint_file",
-           "lint_scheme"]
+__all__ = ["WHY", "Finding", "Severity", "has_errors", "lint_file", "lint_scheme"]
 
 Severity = Literal["error", "warning", "info"]
 
@@ -158,84 +156,6 @@ def lint_scheme(scheme: Scheme, located: Located | None = None,
     return sorted(checker.findings, key=lambda f: (order[f.severity], f.line or 0, f.code))
 
 
-# --- intervals ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Region:
-    """A point (lo == hi) or an open interval between two breakpoints (None: infinite)."""
-
-    lo: Decimal | None
-    hi: Decimal | None
-
-    @property
-    def sample(self) -> Decimal:
-        if self.lo is None:
-            assert self.hi is not None
-            return self.hi - 1
-        if self.hi is None:
-            return self.lo + 1
-        return (self.lo + self.hi) / 2
-
-    @property
-    def is_point(self) -> bool:
-        return self.lo is not None and self.lo == self.hi
-
-    def has_integer(self) -> bool:
-        if self.lo is None or self.hi is None:
-            return True
-        if self.is_point:
-            return self.lo == self.lo.to_integral_value()
-        first = self.lo.to_integral_value(rounding="ROUND_FLOOR") + 1
-        return first < self.hi
-
-    def describe(self) -> str:
-        if self.is_point:
-            return f"at {_num(self.lo)}"
-        if self.lo is None:
-            return f"below {_num(self.hi)}"
-        if self.hi is None:
-            return f"above {_num(self.lo)}"
-        return f"between {_num(self.lo)} and {_num(self.hi)} (exclusive)"
-
-
-def _regions(bounds: Iterable[Decimal | None]) -> list[_Region]:
-    """The points and open intervals that `bounds` cut the number line into, in order."""
-    points = sorted({b for b in bounds if b is not None})
-    if not points:
-        return [_Region(None, None)]
-    out = [_Region(None, points[0])]
-    for a, b in pairwise(points):
-        out += [_Region(a, a), _Region(a, b)]
-    out += [_Region(points[-1], points[-1]), _Region(points[-1], None)]
-    return out
-
-
-def _merge(regions: list[_Region]) -> list[_Region]:
-    """Adjacent regions joined (a run of points and intervals becomes one span)."""
-    out: list[_Region] = []
-    for r in regions:
-        if out and out[-1].hi == r.lo and out[-1].hi is not None:
-            out[-1] = _Region(out[-1].lo, r.hi)
-        else:
-            out.append(r)
-    return out
-
-
-def _span(regions: list[_Region]) -> str:
-    first, last = regions[0], regions[-1]
-    if first is last:
-        return first.describe()
-    return f"from {_num(first.lo)} to {_num(last.hi)}"
-
-
-def _num(value: Decimal | None) -> str:
-    if value is None:
-        return "infinity"
-    text = format(value, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
 def _quoted(numbers: Iterable[Decimal | None], items: Iterable[Any]) -> bool:
     """Whether every number appears in the quotes of `items` (the source printed them)."""
     text = ""
@@ -245,7 +165,7 @@ def _quoted(numbers: Iterable[Decimal | None], items: Iterable[Any]) -> bool:
     text = re.sub(r"(?<=\d)[,，](?=\d{3})", "", text)
     wanted = [n for n in numbers if n is not None]
     return bool(wanted) and all(
-        re.search(r"(?<![\d.])" + re.escape(_num(n)) + r"(?![\d])", text) for n in wanted)
+        re.search(r"(?<![\d.])" + re.escape(number(n)) + r"(?![\d])", text) for n in wanted)
 
 
 # --- the checks --------------------------------------------------------------------------
@@ -295,7 +215,7 @@ class _Checker:
             values += [v for v in (self.scheme.scale.min, self.scheme.scale.max) if v is not None]
         return all(v == v.to_integral_value() for v in values)
 
-    def reachable(self, region: _Region) -> bool:
+    def reachable(self, region: Region) -> bool:
         scale = self.scheme.scale
         if not scale.clamp:
             return True
@@ -309,20 +229,21 @@ class _Checker:
             return
         if not lo <= scale.start <= hi:
             self.add("points-outside-scale", "error",
-                     f"the start {_num(scale.start)} is outside the scale {_num(lo)}-{_num(hi)}",
+                     f"the start {number(scale.start)} is outside the scale "
+                     f"{number(lo)}-{number(hi)}",
                      ("scale", "start"))
         for i, rule in enumerate(self.scheme.rules):
             for j, effect in enumerate(rule.effects):
                 if isinstance(effect, SetScoreEffect) and not lo <= effect.score <= hi:
                     self.add("points-outside-scale", "error",
-                             f"{rule.id} sets the score to {_num(effect.score)}, outside the "
-                             f"scale {_num(lo)}-{_num(hi)}", ("rules", i, "effects", j),
+                             f"{rule.id} sets the score to {number(effect.score)}, outside the "
+                             f"scale {number(lo)}-{number(hi)}", ("rules", i, "effects", j),
                              rule=rule.id)
             for path, value in _point_values(rule):
                 if abs(value) > hi - lo and path[-1] != "score":
                     self.add("points-outside-scale", "warning",
-                             f"{rule.id} gives {_num(value)} points, more than the scale's "
-                             f"whole span ({_num(hi - lo)})", ("rules", i, *path), rule=rule.id)
+                             f"{rule.id} gives {number(value)} points, more than the scale's "
+                             f"whole span ({number(hi - lo)})", ("rules", i, *path), rule=rule.id)
 
     def check_bands(self) -> None:
         s = self.scheme
@@ -346,14 +267,14 @@ class _Checker:
         for _, band in ranged:
             assert band.range is not None
             bounds += [band.range.min, band.range.max]
-        regions = _regions(bounds)
+        cut = regions(bounds)
         finite = [b for b in bounds if b is not None]
         lo, hi = min(finite), max(finite)
         whole = self.integral_scores()
-        overlaps: dict[tuple[int, int], list[_Region]] = {}
-        gaps: list[_Region] = []
-        won: dict[int, list[_Region]] = {i: [] for i, _ in ranged}
-        for region in regions:
+        overlaps: dict[tuple[int, int], list[Region]] = {}
+        gaps: list[Region] = []
+        won: dict[int, list[Region]] = {i: [] for i, _ in ranged}
+        for region in cut:
             x = region.sample
             holders = [i for i, b in ranged if b.range is not None and b.range.contains(x)]
             if holders:
@@ -364,13 +285,13 @@ class _Checker:
                 gaps.append(region)
         for (i, j), where in overlaps.items():
             a, b = s.bands[i], s.bands[j]
-            spans = [_span([r]) for r in _merge(where)]
+            spans = [span([r]) for r in merge(where)]
             numbers = [r.lo for r in where] + [r.hi for r in where]
             self.add("band-overlap", "error",
                      f"bands {a.label!r} and {b.label!r} overlap {', '.join(spans)}; "
                      f"{a.label!r} (listed first) takes those scores", ("bands", j, "range"),
                      caused_by_source=_quoted(numbers, [a, b]))
-        for gap in _merge(gaps):
+        for gap in merge(gaps):
             fractional = not gap.has_integer()
             near = [b for _, b in ranged if b.range is not None and (
                 b.range.min in (gap.lo, gap.hi) or b.range.max in (gap.lo, gap.hi))]
@@ -398,7 +319,7 @@ class _Checker:
         for path, value in _point_values(rule):
             if path[-1] != "score" and value * sign < 0:
                 self.add("direction-mismatch", "error",
-                         f"{rule.id} is a {rule.direction} but gives {_num(value)} points",
+                         f"{rule.id} is a {rule.direction} but gives {number(value)} points",
                          (*here, *path), rule=rule.id)
         reason = self.unsatisfiable(rule)
         if reason:
@@ -436,7 +357,7 @@ class _Checker:
             spec = self.attr_spec(rule, attr)
             if spec is None and other is not None:
                 spec = self.attr_spec(other, attr)
-            if spec is not None and not _satisfiable(group, spec):
+            if spec is not None and not satisfiable(group, spec):
                 return f"the conditions on {attr} exclude every value"
         subjects = [r.match.subject for r in rules if r.match.subject is not None]
         lows = [s.min_age for s in subjects if s.min_age is not None]
@@ -467,8 +388,8 @@ class _Checker:
         if not finite:
             return
         lo, hi = min(finite), max(finite)
-        gaps: list[_Region] = []
-        for region in _regions(bounds):
+        gaps: list[Region] = []
+        for region in regions(bounds):
             x = region.sample
             holders = [k for k, r in enumerate(ranges) if r.contains(x)]
             for a, b in combinations(holders, 2):
@@ -480,7 +401,7 @@ class _Checker:
             if not holders and lo <= x <= hi and x >= 0 and (region.has_integer()
                                                              or not integer):
                 gaps.append(region)
-        for gap in _merge(gaps):
+        for gap in merge(gaps):
             self.add("tier-gap", "warning",
                      f"{rule.id}: no tier holds {effect.attr} {gap.describe()}",
                      (*path, "tiers"), rule=rule.id,
@@ -499,7 +420,7 @@ class _Checker:
             rest = sorted(repr(c) for c in rule.match.where if c.attr != attr)
             key = (tuple(sorted(rule.match.types)), attr, tuple(rest),
                    repr(rule.match.subject))
-            groups.setdefault(key, []).append((i, rule, _range_of(numeric)))
+            groups.setdefault(key, []).append((i, rule, range_of(numeric)))
         for (_, attr, _, _), members in groups.items():
             if len(members) < 2:
                 continue
@@ -508,10 +429,10 @@ class _Checker:
             bounds = [b for _, _, r in members for b in (r.min, r.max)]
             finite = [b for b in bounds if b is not None]
             lo, hi = min(finite), max(finite)
-            gaps = [g for g in _regions(bounds) if lo <= g.sample <= hi
+            gaps = [g for g in regions(bounds) if lo <= g.sample <= hi
                     and not any(r.contains(g.sample) for _, _, r in members)
                     and (g.has_integer() or not integer)]
-            for gap in _merge(gaps):
+            for gap in merge(gaps):
                 near = [rule for _, rule, _ in members]
                 self.add("tier-gap", "warning",
                          f"rules {', '.join(r.id for r in near)} split {attr} but none holds "
@@ -581,66 +502,3 @@ def _point_values(rule: Rule) -> list[tuple[tuple[str | int, ...], Decimal]]:
                 if value:
                     out.append(((*here, name), value))
     return out
-
-
-def _range_of(conds: list[Condition]) -> Range:
-    lo: Decimal | None = None
-    hi: Decimal | None = None
-    lo_in = hi_in = True
-    for c in conds:
-        assert isinstance(c.value, Decimal)
-        v = c.value
-        if c.op in ("gt", "gte", "eq") and (lo is None or v > lo or (v == lo and c.op == "gt")):
-            lo, lo_in = v, c.op != "gt"
-        if c.op in ("lt", "lte", "eq") and (hi is None or v < hi or (v == hi and c.op == "lt")):
-            hi, hi_in = v, c.op != "lt"
-    return Range(min=lo, min_inclusive=lo_in, max=hi, max_inclusive=hi_in)
-
-
-def condition_holds(cond: Condition, value: Any) -> bool:
-    """Whether an attribute value meets a rule's condition (as the matcher decides it)."""
-    target: Any = cond.value
-    if cond.op == "in":
-        assert isinstance(target, list)
-        return value in target
-    if cond.op == "eq":
-        return bool(value == target)
-    if cond.op == "ne":
-        return bool(value != target)
-    if isinstance(value, (bool, str)) or type(value) is not type(target):
-        return False
-    ops = {"gt": value > target, "gte": value >= target, "lt": value < target,
-           "lte": value <= target}
-    return bool(ops[cond.op])
-
-
-def _satisfiable(conds: list[Condition], spec: AttrSpec) -> bool:
-    """Whether some value of the attribute meets every condition (checked at the
-    constants, between them and beyond them: the conditions only change there)."""
-    kind = spec.kind
-    consts: list[Any] = []
-    for c in conds:
-        consts.extend(c.value if isinstance(c.value, list) else [c.value])
-    if kind == "enum":
-        candidates: list[Any] = list(spec.values)
-    elif kind == "bool":
-        candidates = [True, False]
-    elif kind in ("int", "number"):
-        nums = sorted({v for v in consts if isinstance(v, Decimal)})
-        candidates = [Decimal(0)]
-        for a in nums:
-            candidates += [a - 1, a, a + 1]
-        for a, b in pairwise(nums):
-            candidates.append((a + b) / 2)
-        if kind == "int":
-            candidates = [c.to_integral_value(rounding="ROUND_FLOOR") for c in candidates]
-    elif kind == "date":
-        days = sorted({v for v in consts if isinstance(v, date)})
-        candidates = [date(2000, 1, 1)]
-        for d in days:
-            candidates += [date.fromordinal(d.toordinal() + k) for k in (-1, 0, 1)]
-        for first, second in pairwise(days):
-            candidates.append(date.fromordinal((first.toordinal() + second.toordinal()) // 2))
-    else:
-        candidates = [v for v in consts if isinstance(v, str)] + ["\x00other"]
-    return any(all(condition_holds(c, v) for c in conds) for v in candidates)
