@@ -125,4 +125,7 @@ def test_without_arguments_every_shipped_file_is_linted(runner):
     data = json.loads(result.output)
     shipped = {p.name for p in shipped_scheme_files()}
     assert {Path(f).name for f in data["files"]} == shipped
-    assert result.exit_code == (1 if data["summary"]["error"] else 0)
+    # The shipped schemes have no errors: what the sources cause is a warning or info.
+    assert data["summary"]["error"] == 0, [f for f in data["findings"]
+                                          if f["severity"] == "error"]
+    assert result.exit_code == 0
