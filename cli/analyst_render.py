@@ -13,7 +13,7 @@ from creditlab.engine.describe import number, signed
 from creditlab.engine.exchange import Exchange
 from creditlab.engine.matrix import Cell, Matrix
 
-from .render import points_text, scheme_header
+from .render import points_text, scheme_header, standing_cell
 
 __all__ = ["compare_tables", "diff_tables", "exchange_tables", "matrix_tables"]
 
@@ -41,13 +41,7 @@ def diff_tables(d: Diff) -> list[Renderable]:
             if st.status != "applies" or st.score is None or st.start is None:
                 row.append(Text("n/a", style="dim"))
                 continue
-            cell = Text(number(st.score))
-            change = st.score - st.start
-            if change:
-                cell.append(f" ({signed(change)})", style="green" if change > 0 else "red")
-            cell.append(f" {st.band or '–'}", style="bold")
-            if st.flags:
-                cell.append(" " + ",".join(st.flags), style="magenta")
+            cell = standing_cell(st.score, st.start, st.band, st.flags)
             share = st.share_of_scale.value
             cell.append(f" {number(share * 100)}%" if share is not None else " ?%", style="dim")
             row.append(cell)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 from rich import box
@@ -30,6 +31,19 @@ __all__ = ["replay_tables", "scheme_detail", "scheme_list"]
 def cells(*values: str | Text) -> list[Text]:
     """Table cells as Text: scheme text like "[Negative] tax data" is never rich markup."""
     return [v if isinstance(v, Text) else Text(v) for v in values]
+
+
+def standing_cell(score: Decimal, start: Decimal, band: str | None,
+                  flags: Sequence[str]) -> Text:
+    """Where a subject stands in a scheme: `965 (-35) B blacklisted`."""
+    cell = Text(number(score))
+    change = score - start
+    if change:
+        cell.append(f" ({signed(change)})", style="green" if change > 0 else "red")
+    cell.append(f" {band or '–'}", style="bold")
+    if flags:
+        cell.append(" " + ",".join(flags), style="magenta")
+    return cell
 
 
 def points_text(value: Decimal) -> Text:
@@ -205,14 +219,7 @@ def replay_tables(result: Replay, *, explain: bool) -> list[Table | Text]:
             if r is None:
                 row.append(Text("n/a", style="dim"))
                 continue
-            cell = Text(number(r.score))
-            delta = r.score - r.start
-            if delta:
-                cell.append(f" ({signed(delta)})", style="green" if delta > 0 else "red")
-            cell.append(f" {r.band or '–'}", style="bold")
-            if r.flags:
-                cell.append(" " + ",".join(r.flags), style="magenta")
-            row.append(cell)
+            row.append(standing_cell(r.score, r.start, r.band, r.flags))
         finals.add_row(*cells(*row))
     out.append(finals)
     out.append(Text("· not scored by this scheme (no rule for it)   ? a rule fired but its "

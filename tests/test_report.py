@@ -9,11 +9,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-import click
 import pytest
 
-from creditlab.cli.educator_report import report
-from creditlab.cli.main import _Group, cli
+from creditlab.cli.main import cli
 from creditlab.engine import replay, replay_file, shipped_vocabulary, version
 from creditlab.engine.asymmetry import asymmetry
 from creditlab.engine.charts import ReplayIndex, axis_for, subject_charts
@@ -29,17 +27,7 @@ SCHEMES = ["meritown_2019", "rongcheng_dongdao_lujia", "suining_county", "fuzhou
 
 
 
-def _cli() -> click.Group:
-    """The creditlab group, or, until report is registered in it, a group that handles
-    errors the same way (creditlab errors: exit 1) with report alone."""
-    if "report" in cli.commands:
-        return cli
-    group = _Group("creditlab")
-    group.add_command(report)
-    return group
-
-
-CLI = _cli()
+CLI = cli
 
 
 class Page(HTMLParser):

@@ -16,11 +16,9 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-import click
 import pytest
 
-from creditlab.cli.educator_report import report
-from creditlab.cli.main import _Group, cli
+from creditlab.cli.main import cli
 
 from conftest import ROOT
 
@@ -32,17 +30,7 @@ EXAMPLE_SCHEMES = ["meritown_2019", "rongcheng_dongdao_lujia", "suining_county",
 
 
 
-def _cli() -> click.Group:
-    """The creditlab group, or, until report is registered in it, a group that handles
-    errors the same way (creditlab errors: exit 1) with report alone."""
-    if "report" in cli.commands:
-        return cli
-    group = _Group("creditlab")
-    group.add_command(report)
-    return group
-
-
-CLI = _cli()
+CLI = cli
 
 # Injected into the test copy only: records uncaught errors, rejected promises and
 # console.error calls, and writes them into <pre id="console-errors"> once the page has
