@@ -24,7 +24,7 @@ from creditlab.engine.compile import compile_scheme
 from creditlab.engine.match import Matcher
 from creditlab.engine.reduce import Reducer
 
-from history_builder import history
+from history_builder import history, random_attrs
 
 
 def synthetic(n: int, seed: int):
@@ -40,13 +40,7 @@ def synthetic(n: int, seed: int):
         etype = rng.choice(types)
         ev = {"id": f"e{i}", "subject": rng.choice(subjects)["id"], "type": etype,
               "at": date(2019, 1, 1) + timedelta(days=rng.randrange(1000))}
-        for name, attr in vocabulary.events[etype].attrs.items():
-            if attr.kind in ("int", "number"):
-                ev[name] = rng.randrange(1, 500)
-            elif attr.kind == "enum":
-                ev[name] = rng.choice(attr.values)
-            elif attr.kind == "bool":
-                ev[name] = rng.random() < 0.5
+        ev.update(random_attrs(rng, vocabulary.events[etype], low=1))
         events.append(ev)
     return history(subjects, events), schemes
 

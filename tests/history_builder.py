@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 from typing import Any
 
 from creditlab.engine import History, shipped_vocabulary
 from creditlab.engine.history import parse_history
 from creditlab.engine.located import Located
+from creditlab.engine.vocabulary import EventSpec
 
 
 def history(subjects: list[dict[str, Any]], events: list[dict[str, Any]],
@@ -16,6 +18,19 @@ def history(subjects: list[dict[str, Any]], events: list[dict[str, Any]],
     data = {"subjects": subjects, "events": events, **extra}
     digest = "sha256:" + hashlib.sha256(json.dumps(data, default=str).encode()).hexdigest()
     return parse_history(Located(data, "<test>", {}), digest, shipped_vocabulary())
+
+
+def random_attrs(rng: random.Random, spec: EventSpec, low: int = 0) -> dict[str, Any]:
+    """Every attribute of an event type with a random value (numbers in [low, 500))."""
+    attrs: dict[str, Any] = {}
+    for name, attr in spec.attrs.items():
+        if attr.kind in ("int", "number"):
+            attrs[name] = rng.randrange(low, 500)
+        elif attr.kind == "enum":
+            attrs[name] = rng.choice(attr.values)
+        elif attr.kind == "bool":
+            attrs[name] = rng.random() < 0.5
+    return attrs
 
 
 def person(sid: str = "p", **fields: Any) -> dict[str, Any]:

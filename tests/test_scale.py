@@ -16,7 +16,7 @@ from creditlab.engine.errors import SchemeError
 from creditlab.engine.vocabulary import check_attr
 
 from conftest import points, rule
-from history_builder import history
+from history_builder import history, random_attrs
 
 VOCABULARY = shipped_vocabulary()
 ROLES = VOCABULARY.roles
@@ -77,13 +77,7 @@ def _history(n_events: int, n_subjects: int, seed: int):
         spec = VOCABULARY.events[etype]
         ev = {"id": f"e{i}", "subject": f"s{rng.randrange(n_subjects)}", "type": etype,
               "at": date(2019, 1, 1) + timedelta(days=rng.randrange(900))}
-        for name, attr in spec.attrs.items():
-            if attr.kind in ("int", "number"):
-                ev[name] = rng.randrange(0, 500)
-            elif attr.kind == "enum":
-                ev[name] = rng.choice(attr.values)
-            elif attr.kind == "bool":
-                ev[name] = rng.random() < 0.5
+        ev.update(random_attrs(rng, spec))
         events.append(ev)
     return history(subjects, events)
 
