@@ -20,9 +20,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from creditlab.engine import replay, shipped_schemes, shipped_vocabulary
-from creditlab.engine.compile import compile_scheme
-from creditlab.engine.match import Matcher
-from creditlab.engine.reduce import Reducer
+from creditlab.engine.scoring.durable.compile import compile_scheme
+from creditlab.engine.scoring.durable.match import Matcher
+from creditlab.engine.scoring.durable.reduce import Reducer
 
 from history_builder import history, random_attrs
 
@@ -56,7 +56,7 @@ def main() -> None:
     rates = {}
     for scheme in schemes:
         start = time.perf_counter()
-        replay(h, [scheme], version="bench")
+        replay(h, [scheme])
         total = time.perf_counter() - start
         matcher, reducer = Matcher(compile_scheme(scheme)), Reducer(scheme)
         standings = {sid: reducer.start() for sid in h.subjects}

@@ -1,9 +1,9 @@
 """Analysts' commands: diff, matrix, exchange, compare.
 
-Thin: parse, call the engine (`creditlab.engine.compare`, `.matrix`, `.exchange`,
+Thin: parse, call the engine (`creditlab.engine.analysis.compare`, `.matrix`, `.exchange`,
 `.frames`), render. Every command prints a table for people, `--format json` for
 scripts, and `--format csv|parquet` for notebooks (Parquet needs `-o FILE`); CSV and
-Parquet carry the run's manifest and digest (see `creditlab.engine.frames`).
+Parquet carry the run's manifest and digest (see `creditlab.engine.views.frames`).
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from typing import Any
 
 import click
 
-from creditlab.engine import load_history, replay, resolve_schemes, shipped_vocabulary, version
+from creditlab.engine import load_history, replay, resolve_schemes, shipped_vocabulary
 from creditlab.engine.canonical import dumps
-from creditlab.engine.replay import Replay
+from creditlab.engine.scoring.replay import Replay
 
 from .output import console
 
@@ -51,17 +51,14 @@ def _persona_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _replayed(history: str, schemes: Sequence[str]) -> Replay:
-    from creditlab.engine import _vocabulary_sha
-
     vocabulary = shipped_vocabulary()
-    return replay(load_history(history, vocabulary), resolve_schemes(tuple(schemes)),
-                  version=version(), vocabulary_sha256=_vocabulary_sha())
+    return replay(load_history(history, vocabulary), resolve_schemes(tuple(schemes)))
 
 
 def _emit(fmt: str, output: str | None, data: Callable[[], dict[str, Any]],
           frame: Callable[[], Any], tables: Callable[[], list[Any]]) -> None:
     """Write the result in the chosen format, to stdout or `output`."""
-    from creditlab.engine import frames
+    from creditlab.engine.views import frames
 
     if fmt == "parquet":
         if output is None:
@@ -117,8 +114,8 @@ def diff_command(history: str, schemes: Sequence[str], all_events: bool, table: 
 
         creditlab diff fixtures/example.yaml --scheme meritown_2019 --scheme fuzhou_yuming
     """
-    from creditlab.engine import frames
-    from creditlab.engine.compare import diff
+    from creditlab.engine.analysis.compare import diff
+    from creditlab.engine.views import frames
 
     from .analyst_render import diff_tables
 
@@ -150,15 +147,20 @@ def matrix_command(codes: Sequence[str], schemes: Sequence[str], roles: Sequence
 
         creditlab matrix --behaviour family.abuse --scheme meritown_2019 --scheme fuzhou_yuming
     """
-    from creditlab.engine import _vocabulary_sha, frames
-    from creditlab.engine.matrix import REFERENCE_DAY, Persona, behaviour_matrix, parse_attrs
+    from creditlab.engine.analysis.matrix import (
+        REFERENCE_DAY,
+        Persona,
+        behaviour_matrix,
+        parse_attrs,
+    )
+    from creditlab.engine.views import frames
 
     from .analyst_render import matrix_tables
 
     result = behaviour_matrix(
         resolve_schemes(tuple(schemes)), shipped_vocabulary(), codes=tuple(codes),
         attrs=parse_attrs(attrs), persona=Persona(tuple(roles), residence),
-        on=_day(on) or REFERENCE_DAY, version=version(), vocabulary_sha256=_vocabulary_sha())
+        on=_day(on) or REFERENCE_DAY)
     _emit(fmt, output, result.as_dict, lambda: frames.matrix_frame(result),
           lambda: matrix_tables(result))
 
@@ -188,16 +190,15 @@ def exchange_command(offence: str, good: str, attrs: Sequence[str],
 
         creditlab exchange family.abuse --with volunteer.service --scheme meritown_2019
     """
-    from creditlab.engine import _vocabulary_sha, frames
-    from creditlab.engine.exchange import exchange
-    from creditlab.engine.matrix import REFERENCE_DAY, Persona, parse_attrs
+    from creditlab.engine.analysis.exchange import exchange
+    from creditlab.engine.analysis.matrix import REFERENCE_DAY, Persona, parse_attrs
+    from creditlab.engine.views import frames
 
     from .analyst_render import exchange_tables
 
     result = exchange(offence, good, resolve_schemes(tuple(schemes)), shipped_vocabulary(),
                       offence_attrs=parse_attrs(offence_attrs), good_attrs=parse_attrs(attrs),
-                      persona=Persona(tuple(roles), residence), on=_day(on) or REFERENCE_DAY,
-                      version=version(), vocabulary_sha256=_vocabulary_sha())
+                      persona=Persona(tuple(roles), residence), on=_day(on) or REFERENCE_DAY)
     _emit(fmt, output, result.as_dict, lambda: frames.exchange_frame(result),
           lambda: exchange_tables(result))
 
@@ -216,8 +217,8 @@ def compare_command(history: str, schemes: Sequence[str], table: str, fmt: str,
 
         creditlab compare fixtures/population.jsonl --scheme meritown_2019 --scheme suining_county
     """
-    from creditlab.engine import frames
-    from creditlab.engine.compare import compare_population
+    from creditlab.engine.analysis.compare import compare_population
+    from creditlab.engine.views import frames
 
     from .analyst_render import compare_tables
 

@@ -8,10 +8,10 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from creditlab.engine.compare import Diff, Population
-from creditlab.engine.describe import number, signed
-from creditlab.engine.exchange import Exchange
-from creditlab.engine.matrix import Cell, Matrix
+from creditlab.engine.analysis.compare import Diff, Population
+from creditlab.engine.analysis.exchange import Exchange
+from creditlab.engine.analysis.matrix import Cell, Matrix
+from creditlab.engine.describe import entry_effects, entry_note, number, signed
 
 from .render import points_text, scheme_header, standing_cell
 
@@ -79,9 +79,9 @@ def diff_tables(d: Diff) -> list[Renderable]:
                 row.append(cell)
                 for entry, citation in zip(p.entries, p.citations, strict=True):
                     points = "—" if entry.points is None else signed(entry.applied) or "0"
+                    words = (*entry_effects(entry), entry_note(entry))
                     why.add_row(ev.id, sid, entry.rule, points,
-                                "; ".join(x for x in (*entry.effects, entry.note) if x),
-                                citation)
+                                "; ".join(x for x in words if x), citation)
         events.add_row(*row)
     if d.events:
         out.append(events)

@@ -19,9 +19,9 @@ from creditlab.engine import (
     resolve_schemes,
     shipped_vocabulary,
 )
-from creditlab.engine.catalog import schemes_dir, shipped_scheme_files
-from creditlab.engine.lint import Finding, has_errors, lint_file
-from creditlab.engine.scheme import Scheme
+from creditlab.engine.checks.lint import Finding, has_errors, lint_file
+from creditlab.engine.inputs.catalog import schemes_dir, shipped_scheme_files
+from creditlab.engine.inputs.scheme import Scheme
 
 from .output import console, format_option, write_json
 
@@ -138,7 +138,7 @@ def audit_command(schemes: Sequence[str], max_examples: int, max_events: int, se
 
         creditlab audit meritown_2019 --flip residence --flip role=civil_servant
     """
-    from creditlab.engine.audit import PROPERTIES
+    from creditlab.engine.checks.audit import PROPERTIES
 
     known = [p.name for p in PROPERTIES]
     for name in properties:
@@ -163,7 +163,7 @@ def audit_command(schemes: Sequence[str], max_examples: int, max_events: int, se
 def _property_command(chosen: list[Scheme], names: Sequence[str], declared: Scheme | None,
                       properties: Sequence[str], max_examples: int, max_events: int,
                       seed: int, directory: str, fmt: str) -> None:
-    from creditlab.engine.audit import audit_scheme, write_counterexample
+    from creditlab.engine.checks.audit import audit_scheme, write_counterexample
 
     reports: list[dict[str, Any]] = []
     for i, scheme in enumerate(chosen):
@@ -222,7 +222,7 @@ def _audit_table(report: dict[str, Any]) -> Table:
 
 def _flip_command(chosen: list[Scheme], flips: Sequence[str], history: str | None,
                   examples: int, seed: int, fail_on_disparity: bool, fmt: str) -> None:
-    from creditlab.engine.counterfactual import (
+    from creditlab.engine.checks.counterfactual import (
         DISPARITY_THRESHOLD,
         flip_check,
         history_data,

@@ -15,11 +15,16 @@ from creditlab.engine import (
     replay,
     resolve_schemes,
     shipped_vocabulary,
-    version,
 )
-from creditlab.engine.asymmetry import Asymmetry, SchemeView, asymmetry
+from creditlab.engine.analysis.asymmetry import Asymmetry, SchemeView, asymmetry
+from creditlab.engine.analysis.explain import (
+    Story,
+    explain_all,
+    narrate_ending,
+    narrate_start,
+    narrate_step,
+)
 from creditlab.engine.describe import number, signed
-from creditlab.engine.explain import Story, explain_all, narrate_ending, narrate_start, narrate_step
 
 from .output import console, format_option, write_json
 
@@ -54,7 +59,7 @@ def explain_command(history: str, subject_id: str | None, schemes: Sequence[str]
                                        f"{len(loaded.subjects)} subjects: "
                                        f"{', '.join(sorted(loaded.subjects))}")
             subject_id = next(iter(loaded.subjects))
-        result = replay(loaded, resolve_schemes(tuple(schemes)), version=version())
+        result = replay(loaded, resolve_schemes(tuple(schemes)))
         stories = explain_all(result, subject_id)
     except CreditlabError as exc:
         raise click.ClickException(str(exc)) from None
@@ -100,7 +105,7 @@ def asymmetry_command(schemes: Sequence[str], fmt: str) -> None:
         creditlab asymmetry --scheme meritown_2019 --scheme fuzhou_yuming
     """
     try:
-        view = asymmetry(resolve_schemes(tuple(schemes)), version=version())
+        view = asymmetry(resolve_schemes(tuple(schemes)))
     except CreditlabError as exc:
         raise click.ClickException(str(exc)) from None
     if fmt == "json":

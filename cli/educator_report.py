@@ -9,10 +9,12 @@ from typing import Any
 
 import click
 
-from creditlab.engine import load_history, replay, resolve_schemes, shipped_vocabulary, version
-from creditlab.engine.asymmetry import asymmetry as asymmetry_of
-from creditlab.engine.matrix import behaviour_matrix
-from creditlab.engine.report import build_report
+from creditlab.engine import load_history, replay, resolve_schemes, shipped_vocabulary
+from creditlab.engine.analysis.asymmetry import asymmetry as asymmetry_of
+from creditlab.engine.analysis.matrix import behaviour_matrix
+from creditlab.engine.views.report import build_report
+
+from .output import ProgressBar
 
 __all__ = ["COMMANDS", "report"]
 
@@ -46,26 +48,21 @@ def report(history: str, schemes: Sequence[str], subjects: Sequence[str], heat_m
 
         creditlab report fixtures/personas/rural_farmer.yaml --scheme fuzhou_yuming -o lu.html
     """
-    from .main import _progress_bar, _vocabulary_sha256
-
     vocabulary = shipped_vocabulary()
     loaded = load_history(history, vocabulary)
     chosen = resolve_schemes(tuple(schemes))
-    bar: Any = _progress_bar() if len(loaded.events) * len(chosen) > LONG_REPLAY else None
+    bar: Any = ProgressBar() if len(loaded.events) * len(chosen) > LONG_REPLAY else None
     try:
-        result = replay(loaded, chosen, version=version(),
-                        vocabulary_sha256=_vocabulary_sha256(),
+        result = replay(loaded, chosen,
                         progress=bar.update if bar else None)
         matrix = None
         if heat_map:
             codes = sorted({e.type for e in loaded.events})
             if codes:
-                matrix = behaviour_matrix(result.schemes, vocabulary, codes=codes,
-                                          version=version(),
-                                          vocabulary_sha256=_vocabulary_sha256())
+                matrix = behaviour_matrix(result.schemes, vocabulary, codes=codes)
         groups = None
         if asymmetry and any(s.subject_kind == "person" for s in result.schemes):
-            groups = asymmetry_of(result.schemes, version=version(), vocabulary=vocabulary)
+            groups = asymmetry_of(result.schemes, vocabulary=vocabulary)
         page = build_report(result, subjects=subjects, matrix=matrix, asymmetry=groups,
                             progress=bar.update if bar else None)
     finally:

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import click
-from rich.progress import Progress
 
 from creditlab.engine import (
     CreditlabError,
@@ -24,11 +23,20 @@ from creditlab.engine import (
     version,
 )
 from creditlab.engine.canonical import plain
-from creditlab.engine.coverage import coverage_of
-from creditlab.engine.scheme import Scheme
+from creditlab.engine.checks.coverage import coverage_of
+from creditlab.engine.describe import entry_record
+from creditlab.engine.inputs.scheme import Scheme
 
 from . import analyst, auditor, educator, educator_report
-from .output import console, format_option, write_csv, write_json, write_jsonl
+from .output import (
+    ProgressBar,
+    console,
+    format_option,
+    replay_document,
+    write_csv,
+    write_json,
+    write_jsonl,
+)
 from .render import coverage_table, print_all, replay_tables, scheme_detail, scheme_list
 
 __all__ = ["cli", "main"]
@@ -151,58 +159,33 @@ def replay_command(history: str, schemes: Sequence[str], fmt: str, explain: bool
     vocabulary = shipped_vocabulary()
     loaded = load_history(history, vocabulary)
     chosen = resolve_schemes(tuple(schemes))
-    progress = _progress_bar() if len(loaded.events) * len(chosen) > 200_000 else None
+    progress = ProgressBar() if len(loaded.events) * len(chosen) > 200_000 else None
     try:
-        result = replay(loaded, chosen, version=version(),
-                        vocabulary_sha256=_vocabulary_sha256(),
+        result = replay(loaded, chosen,
                         progress=progress.update if progress else None)
     finally:
         if progress:
             progress.close()
     if fmt == "json":
-        write_json(result.as_dict(explain=explain))
+        write_json(replay_document(result, explain=explain))
     elif fmt == "jsonl":
-        data = result.as_dict(explain=explain)
+        data = replay_document(result, explain=explain)
         write_jsonl([{"record": "manifest", **data["manifest"]},
                      *({"record": "result", **r} for r in data["results"]),
                      *({"record": "ledger", **e} for e in data.get("ledger", [])),
                      {"record": "digest", "digest": data["digest"]}])
     elif fmt == "csv":
         if explain:
-            header = ["event", "subject", "scheme", "rule", "points", "applied",
-                      "score_before", "score_after", "band_after", "note"]
-            write_csv(header, ([getattr(e, h) for h in header] for e in result.ledger))
+            header = ["kind", "at", "event", "type", "subject", "scheme", "rule", "points",
+                      "applied", "score_before", "score_after", "band_after", "note"]
+            write_csv(header, ([plain(entry_record(e))[h] for h in header]
+                               for e in result.ledger))
         else:
             header = ["subject", "scheme", "start", "score", "band", "flags", "events_scored",
                       "events_unscored"]
             write_csv(header, ([plain(r.as_dict())[h] for h in header] for r in result.results))
     else:
         print_all(console(), replay_tables(result, explain=explain))
-
-
-def _vocabulary_sha256() -> str:
-    from creditlab.engine import _vocabulary_sha
-
-    return _vocabulary_sha()
-
-
-class _progress_bar:
-    """A progress bar on stderr, one task per scheme, for long replays."""
-
-    def __init__(self) -> None:
-        from rich.console import Console
-
-        self._progress = Progress(console=Console(stderr=True), transient=True)
-        self._progress.start()
-        self._tasks: dict[str, Any] = {}
-
-    def update(self, scheme: str, done: int, total: int) -> None:
-        if scheme not in self._tasks:
-            self._tasks[scheme] = self._progress.add_task(f"replaying {scheme}", total=total)
-        self._progress.update(self._tasks[scheme], completed=done)
-
-    def close(self) -> None:
-        self._progress.stop()
 
 
 for _command in (*analyst.COMMANDS, *auditor.COMMANDS, *educator.COMMANDS,

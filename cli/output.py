@@ -12,10 +12,13 @@ import click
 from rich.console import Console
 
 from creditlab.engine.canonical import dumps, plain
+from creditlab.engine.describe import entry_record
+from creditlab.engine.scoring.replay import Replay
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-__all__ = ["console", "format_option", "write_csv", "write_json", "write_jsonl"]
+__all__ = ["ProgressBar", "console", "format_option", "replay_document", "write_csv", "write_json",
+           "write_jsonl"]
 
 
 def format_option(*choices: str, default: str = "table") -> Callable[[F], F]:
@@ -53,3 +56,30 @@ def write_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
         writer.writerow(["" if v is None else (";".join(map(str, v)) if isinstance(v, list)
                                                else v) for v in plain(list(row))])
     click.echo(buffer.getvalue(), nl=False)
+
+
+def replay_document(result: Replay, *, explain: bool) -> dict[str, Any]:
+    """`creditlab replay --format json`: the replay's data, each ledger entry with its words."""
+    data = result.as_dict(explain=explain)
+    if explain:
+        data["ledger"] = [entry_record(e) for e in result.ledger]
+    return data
+
+
+class ProgressBar:
+    """A progress bar on stderr, one task per scheme, for long replays."""
+
+    def __init__(self) -> None:
+        from rich.progress import Progress
+
+        self._progress = Progress(console=Console(stderr=True), transient=True)
+        self._progress.start()
+        self._tasks: dict[str, Any] = {}
+
+    def update(self, scheme: str, done: int, total: int) -> None:
+        if scheme not in self._tasks:
+            self._tasks[scheme] = self._progress.add_task(f"replaying {scheme}", total=total)
+        self._progress.update(self._tasks[scheme], completed=done)
+
+    def close(self) -> None:
+        self._progress.stop()

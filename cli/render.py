@@ -11,19 +11,22 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from creditlab.engine.coverage import Coverage
+from creditlab.engine.checks.coverage import Coverage
 from creditlab.engine.describe import (
     describe_effect,
     describe_limits,
     describe_match,
     describe_range,
     describe_source,
+    entry_effects,
+    entry_note,
     number,
+    short_change,
     signed,
 )
-from creditlab.engine.history import Event
-from creditlab.engine.replay import Replay
-from creditlab.engine.scheme import ExternalSource, Scheme
+from creditlab.engine.inputs.history import Event
+from creditlab.engine.inputs.scheme import ExternalSource, Scheme
+from creditlab.engine.scoring.replay import Replay
 
 __all__ = ["replay_tables", "scheme_detail", "scheme_list"]
 
@@ -174,9 +177,11 @@ def replay_tables(result: Replay, *, explain: bool) -> list[Table | Text]:
         if e.points is not None:
             numbered.add(key)
         by_event.setdefault(key, [])
-        by_event[key].extend(_short_effect(x) for x in e.effects)
-        if e.note and ("limit" in e.note or "cap" in e.note):
-            by_event[key].append("capped" if "cap" in e.note else "limit")
+        by_event[key].extend(short_change(x) for x in e.changes)
+        if e.noted("cap_reached"):
+            by_event[key].append("capped")
+        elif e.noted("frequency_limit"):
+            by_event[key].append("limit")
     events = Table(title=f"{title}: what each scheme did with each event", box=box.SIMPLE_HEAD)
     events.add_column("at", no_wrap=True)
     events.add_column("subject", no_wrap=True)
@@ -237,7 +242,8 @@ def replay_tables(result: Replay, *, explain: bool) -> list[Table | Text]:
                            "—" if e.points is None else signed(e.points), points_text(e.applied),
                            f"{number(e.score_before)} → {number(e.score_after)}",
                            e.band_after or "–",
-                           "; ".join(x for x in (", ".join(e.effects), e.note or "") if x),
+                           "; ".join(x for x in (", ".join(entry_effects(e)),
+                                                 entry_note(e) or "") if x),
                            describe_source(rule.source)))
         out.append(ledger)
     return out
@@ -252,15 +258,6 @@ def scheme_header(scheme_id: str, width: int = 14) -> str:
         else:
             lines.append(part if not lines else "_" + part)
     return "\n".join(lines)
-
-
-def _short_effect(text: str) -> str:
-    """A ledger effect in a few characters, for the event matrix: →B, =0, +blacklisted."""
-    if text.startswith("grade "):
-        return "→" + text.split()[1]
-    if text.startswith("score set to "):
-        return "=" + text.removeprefix("score set to ")
-    return text.split(" until ")[0]
 
 
 def _event_label(ev: Event) -> str:

@@ -1,6 +1,20 @@
 """creditlab.engine: load histories and schemes, replay them, read the ledger.
 
-    >>> from creditlab.engine import load_history, replay_file
+The folders are the stages of the flow, each reading only what the ones before it made:
+
+    inputs/    files → validated models: vocabulary, scheme format, histories, loading
+    scoring/   replay: which rules fire (durable/: durable_rules and the exact reducer),
+               the typed ledger, results, manifest and digest
+    analysis/  analysts' and educators' readings of replays: diff, compare, matrix,
+               exchange, explain, asymmetry
+    checks/    auditors: lint, properties over generated histories, counterfactual groups
+    views/     files for people: HTML report, charts, frames, CSV and Parquet
+
+Leaves every stage uses sit at the root: `errors`, `canonical` (exact numbers and
+canonical JSON), `model` (the frozen strict model base); `describe` words scheme elements
+and ledger records for the readers.
+
+    >>> from creditlab.engine import replay_file
     >>> result = replay_file("fixtures/example.yaml")          # doctest: +SKIP
     >>> [(r.subject, r.scheme, r.score) for r in result.results]  # doctest: +SKIP
 """
@@ -9,9 +23,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .catalog import resolve_schemes, shipped_scheme, shipped_schemes
-from .compile import CompiledScheme, compile_scheme, load_scheme
-from .errors import (
+from creditlab.engine.errors import (
     CreditlabError,
     EngineError,
     HistoryError,
@@ -20,16 +32,17 @@ from .errors import (
     UnknownSchemeError,
     VocabularyError,
 )
-from .history import Event, History, Subject, load_history
-from .reduce import LedgerEntry, Reducer, Standing
-from .replay import Accounting, Outcome, Replay, replay
-from .scheme import Band, Rule, Scheme
-from .vocabulary import Vocabulary, load_vocabulary, shipped_vocabulary
+from creditlab.engine.inputs.catalog import resolve_schemes, shipped_scheme, shipped_schemes
+from creditlab.engine.inputs.history import Event, History, Subject, load_history
+from creditlab.engine.inputs.load import load_scheme
+from creditlab.engine.inputs.scheme import Band, Rule, Scheme
+from creditlab.engine.inputs.vocabulary import Vocabulary, load_vocabulary, shipped_vocabulary
+from creditlab.engine.scoring.ledger import LedgerEntry
+from creditlab.engine.scoring.replay import Accounting, Outcome, Replay, replay
 
 __all__ = [
     "Accounting",
     "Band",
-    "CompiledScheme",
     "CreditlabError",
     "EngineError",
     "Event",
@@ -38,17 +51,14 @@ __all__ = [
     "InputError",
     "LedgerEntry",
     "Outcome",
-    "Reducer",
     "Replay",
     "Rule",
     "Scheme",
     "SchemeError",
-    "Standing",
     "Subject",
     "UnknownSchemeError",
     "Vocabulary",
     "VocabularyError",
-    "compile_scheme",
     "load_history",
     "load_scheme",
     "load_vocabulary",
@@ -64,23 +74,12 @@ __all__ = [
 
 def version() -> str:
     """The installed creditlab version."""
-    from creditlab import __version__
+    from creditlab.engine.scoring.replay import creditlab_version
 
-    return __version__
+    return creditlab_version()
 
 
 def replay_file(history: str | Path, schemes: list[str] | tuple[str, ...] = ()) -> Replay:
     """Load a history file and replay it through the named (default: all shipped) schemes."""
     vocabulary = shipped_vocabulary()
-    loaded = load_history(history, vocabulary)
-    chosen = resolve_schemes(schemes)
-    return replay(loaded, chosen, version=version(), vocabulary_sha256=_vocabulary_sha())
-
-
-def _vocabulary_sha() -> str:
-    import hashlib
-
-    from .catalog import schemes_dir
-
-    raw = (schemes_dir() / "vocabulary.yaml").read_bytes()
-    return "sha256:" + hashlib.sha256(raw).hexdigest()
+    return replay(load_history(history, vocabulary), resolve_schemes(schemes))

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["digest", "dumps", "plain"]
+__all__ = ["digest", "dumps", "number", "plain"]
 
 
 def plain(value: Any) -> Any:
@@ -43,3 +43,11 @@ def dumps(value: Any, *, indent: int | None = None) -> str:
 def digest(value: Any) -> str:
     """`sha256:<hex>` of the canonical (compact, sorted) JSON of `value`."""
     return "sha256:" + hashlib.sha256(dumps(value).encode("utf-8")).hexdigest()
+
+
+def number(value: Decimal | int) -> str:
+    """A number in plain notation without trailing zeros: 15, 0.5, 1000 (never 1E+3)."""
+    if isinstance(value, int):
+        return str(value)
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text

@@ -1,10 +1,15 @@
-"""Short plain-language descriptions of effects, limits and sources, for tables and stories."""
+"""Plain-language words for scheme elements and ledger records, for tables and stories.
+
+The ledger is data (`scoring.ledger`); every sentence about it is made here, so that
+rewording a message changes no behaviour and no digest.
+"""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from .scheme import (
+from creditlab.engine.canonical import number
+from creditlab.engine.inputs.scheme import (
     CountTiersEffect,
     Duration,
     Effect,
@@ -21,19 +26,34 @@ from .scheme import (
     TiersEffect,
     UnquantifiedEffect,
 )
+from creditlab.engine.scoring.ledger import (
+    AtMost,
+    BelowThreshold,
+    CapReached,
+    Change,
+    Clamped,
+    CountTier,
+    FlagAdded,
+    FlagRemoved,
+    FrequencyLimit,
+    GradeSet,
+    Lapsed,
+    LapsesOn,
+    LedgerEntry,
+    MissingAttribute,
+    NoQuantityTier,
+    Note,
+    NoTierValue,
+    SameAct,
+    ScoreSet,
+    Unquantified,
+)
 
-__all__ = ["describe_effect", "describe_limits", "describe_match", "describe_range",
-           "describe_source", "number", "signed"]
+__all__ = ["describe_change", "describe_effect", "describe_limits", "describe_match",
+           "describe_note", "describe_range", "describe_source", "entry_effects", "entry_note",
+           "entry_record", "number", "short_change", "signed"]
 
 _OPS = {"eq": "=", "ne": "≠", "gt": ">", "gte": "≥", "lt": "<", "lte": "≤", "in": "in"}
-
-
-def number(value: Decimal | int) -> str:
-    """A number in plain notation without trailing zeros: 15, 0.5, 1000 (never 1E+3)."""
-    if isinstance(value, int):
-        return str(value)
-    text = format(value, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def signed(value: Decimal) -> str:
@@ -146,3 +166,83 @@ def describe_source(source: SeedSource | ExternalSource) -> str:
         where = source.file + (f":{source.line}" if source.line else "")
         return f"{where} “{source.quote}”"
     return f"{source.publisher}, {source.title} ({source.confidence}) “{source.quote}”"
+
+
+# --- ledger records in words --------------------------------------------------------------
+
+
+def describe_change(change: Change) -> str:
+    """One change of a ledger entry in a few words: `grade B (worse of) until 2021-03-01`."""
+    if isinstance(change, ScoreSet):
+        return f"score set to {number(change.score)}"
+    if isinstance(change, GradeSet):
+        return (f"grade {change.grade} ({change.policy.replace('_', ' ')})"
+                + (f" until {change.until}" if change.until else ""))
+    if isinstance(change, FlagAdded):
+        return f"+{change.flag}" + (f" until {change.until}" if change.until else "")
+    if isinstance(change, FlagRemoved):
+        return f"-{change.flag}"
+    if isinstance(change, LapsesOn):
+        return f"lapses on {change.on}"
+    assert isinstance(change, Lapsed)
+    return "lapsed"
+
+
+def short_change(change: Change) -> str:
+    """A change in a few characters, for the event matrix: →B, =0, +blacklisted."""
+    if isinstance(change, GradeSet):
+        return "→" + change.grade
+    if isinstance(change, ScoreSet):
+        return "=" + number(change.score)
+    if isinstance(change, FlagAdded):
+        return "+" + change.flag
+    return describe_change(change)
+
+
+def describe_note(note: Note) -> str:
+    """Why an entry's applied points differ from the points given, in a few words."""
+    if isinstance(note, SameAct):
+        return f"same act as {note.rule}, which scored it: not counted twice"
+    if isinstance(note, FrequencyLimit):
+        return f"limit reached: at most {note.times} per {note.per}"
+    if isinstance(note, CapReached):
+        what = "rule" if note.group is None else f"group {note.group}"
+        return f"{what} cap of {number(note.points)} per {note.per} reached"
+    if isinstance(note, Clamped):
+        return f"clamped to the scale {number(note.min)}-{number(note.max)}"
+    if isinstance(note, MissingAttribute):
+        return f"no {note.attr} given: the rule's points depend on it"
+    if isinstance(note, NoTierValue):
+        return f"no points documented for {note.attr}={note.value}"
+    if isinstance(note, NoQuantityTier):
+        return f"no tier covers {note.attr}={number(note.value)}"
+    if isinstance(note, BelowThreshold):
+        return f"{note.attr} below the threshold of {number(note.threshold)}"
+    if isinstance(note, AtMost):
+        return f"at most {number(note.points)}"
+    if isinstance(note, CountTier):
+        if note.more_than is None:
+            return f"count {note.count} in {note.window}: no new tier"
+        return f"count {note.count}: more than {note.more_than}"
+    assert isinstance(note, Unquantified)
+    return f"the source gives no points for this {note.direction}"
+
+
+def entry_effects(entry: LedgerEntry) -> tuple[str, ...]:
+    """An entry's changes in words, in order (`("grade B (worse of)",)`)."""
+    return tuple(describe_change(c) for c in entry.changes)
+
+
+def entry_note(entry: LedgerEntry) -> str | None:
+    """An entry's notes in one line (a lapse says whose points lapsed, and when)."""
+    parts = [f"points of {entry.event} lapsed on {entry.at}"] if entry.is_lapse else []
+    parts.extend(describe_note(n) for n in entry.notes)
+    return "; ".join(parts) or None
+
+
+def entry_record(entry: LedgerEntry) -> dict[str, object]:
+    """An entry as data plus its words (`effects`, `note`): the ledger of the JSON output."""
+    data = entry.as_dict()
+    data["effects"] = list(entry_effects(entry))
+    data["note"] = entry_note(entry)
+    return data

@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from creditlab.engine import Scheme, shipped_vocabulary
-from creditlab.engine.compile import parse_scheme
-from creditlab.engine.located import Located
+from creditlab.engine.inputs.load import parse_scheme
+from creditlab.engine.inputs.located import Located
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,9 +8,9 @@ import random
 from typing import Any
 
 from creditlab.engine import History, shipped_vocabulary
-from creditlab.engine.history import parse_history
-from creditlab.engine.located import Located
-from creditlab.engine.vocabulary import EventSpec
+from creditlab.engine.inputs.history import parse_history
+from creditlab.engine.inputs.located import Located
+from creditlab.engine.inputs.vocabulary import EventSpec
 
 
 def history(subjects: list[dict[str, Any]], events: list[dict[str, Any]],

@@ -10,7 +10,7 @@ import yaml
 
 from creditlab.cli.educator import asymmetry_command
 from creditlab.engine import shipped_scheme
-from creditlab.engine.asymmetry import (
+from creditlab.engine.analysis.asymmetry import (
     GOOD_YEAR_PLANS,
     GROUPS,
     Act,
@@ -19,9 +19,9 @@ from creditlab.engine.asymmetry import (
     applies,
     asymmetry,
 )
-from creditlab.engine.history import Subject
-from creditlab.engine.scheme import SubjectCondition
-from creditlab.engine.source_statistics import SOURCE_STATISTICS
+from creditlab.engine.analysis.source_statistics import SOURCE_STATISTICS
+from creditlab.engine.inputs.history import Subject
+from creditlab.engine.inputs.scheme import SubjectCondition
 
 from conftest import points, rule, shared_dir
 

@@ -14,10 +14,10 @@ import pytest
 import yaml
 
 from creditlab.cli.main import cli
-from creditlab.engine import audit as audit_module
 from creditlab.engine import shipped_scheme, shipped_schemes
-from creditlab.engine.audit import PROPERTIES, audit_scheme, history_from_data
-from creditlab.engine.periods import period_key
+from creditlab.engine.checks import audit as audit_module
+from creditlab.engine.checks.audit import PROPERTIES, audit_scheme, history_from_data
+from creditlab.engine.scoring.periods import period_key
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMES = ROOT / "schemes"

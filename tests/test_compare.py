@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from creditlab.engine import InputError, replay, replay_file, shipped_scheme
-from creditlab.engine.compare import compare_population, diff
-from creditlab.engine.normalise import band_rank, percentiles, share_of_scale
-from creditlab.engine.population import population_lines
+from creditlab.engine.analysis.compare import compare_population, diff
+from creditlab.engine.analysis.normalise import band_rank, percentiles, share_of_scale
+from creditlab.engine.inputs.population import population_lines
 
 from conftest import points, rule
 from history_builder import history, person
@@ -37,7 +37,7 @@ def _copy(scheme_id: str, new_id: str):
 def test_the_diff_of_a_scheme_with_itself_is_empty(data):
     for sid in ("meritown_2019", "fuzhou_yuming"):
         h = history(data["subjects"], data["events"])
-        result = replay(h, [shipped_scheme(sid), _copy(sid, "zz_copy")], version="test")
+        result = replay(h, [shipped_scheme(sid), _copy(sid, "zz_copy")])
         d = diff(result)
         assert d.is_empty
         assert d.events == ()
@@ -92,7 +92,7 @@ def test_enterprise_schemes_are_not_applicable_to_persons(make_scheme):
                        subject_kind="enterprise")
     h = history([person("p")], [{"id": "e", "subject": "p", "at": "2020-01-01",
                                  "type": "family.abuse"}])
-    d = diff(replay(h, [shipped_scheme("meritown_2019"), firm], version="test"), all_events=True)
+    d = diff(replay(h, [shipped_scheme("meritown_2019"), firm]), all_events=True)
     assert d.events[0].schemes["firm_scheme"].status == "not applicable"
     assert d.subjects[0].schemes["firm_scheme"].status == "not applicable"
 
@@ -104,7 +104,7 @@ def _population(make_scheme, first, second):
     h = history(subjects, events)
     a = make_scheme(rule("a", "traffic.red_light", points(first)), id="scheme_a")
     b = make_scheme(rule("b", "traffic.red_light", points(second)), id="scheme_b")
-    return compare_population(replay(h, [a, b], version="test"))
+    return compare_population(replay(h, [a, b]))
 
 
 def test_kendall_tau_is_one_when_schemes_rank_alike_and_minus_one_when_reversed(make_scheme):

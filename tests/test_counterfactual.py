@@ -10,7 +10,7 @@ import yaml
 
 from creditlab.cli.main import cli
 from creditlab.engine import shipped_scheme
-from creditlab.engine.counterfactual import (
+from creditlab.engine.checks.counterfactual import (
     DISPARITY_THRESHOLD,
     Flip,
     flip_check,

@@ -10,7 +10,7 @@ import yaml
 
 from creditlab.cli.educator import explain_command
 from creditlab.engine import replay_file, shipped_schemes
-from creditlab.engine.asymmetry import applies
+from creditlab.engine.analysis.asymmetry import applies
 
 from conftest import ROOT, shared_dir
 

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 
 from creditlab.cli.educator import explain_command
 from creditlab.engine import InputError, replay, shipped_scheme
-from creditlab.engine.explain import explain, explain_all, narrate_ending, narrate_step
+from creditlab.engine.analysis.explain import explain, explain_all, narrate_ending, narrate_step
 
 from conftest import ROOT, masked, points, rule
 from history_builder import history, person
@@ -21,7 +21,7 @@ SOURCE_QUOTE = "a test rule"
 
 def _replay(scheme, events, subjects=None, **extra):
     h = history(subjects or [person("p", born="1980-01-01")], events, **extra)
-    return replay(h, [scheme], version="test")
+    return replay(h, [scheme])
 
 
 def test_each_step_is_a_ledger_entry_and_every_event_is_told(make_scheme):
@@ -93,7 +93,7 @@ def test_errors_name_what_is_wrong(make_scheme):
         explain(result, "p", "meritown_2019")
     company = make_scheme(rule("r", "gambling", points(-1), direction="penalty"),
                           id="firm_scheme", subject_kind="enterprise")
-    both = replay(history([person("p")], []), [company], version="test")
+    both = replay(history([person("p")], []), [company])
     with pytest.raises(InputError, match="scores enterprises"):
         explain(both, "p", "firm_scheme")
     assert explain_all(both, "p") == []
@@ -102,8 +102,7 @@ def test_errors_name_what_is_wrong(make_scheme):
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(histories(scheme=shipped_scheme("suining_county")))
 def test_a_story_adds_up_to_the_outcome(data):
-    result = replay(history(data["subjects"], data["events"]), [shipped_scheme("suining_county")],
-                    version="test")
+    result = replay(history(data["subjects"], data["events"]), [shipped_scheme("suining_county")])
     for subject, who in result.history.subjects.items():
         if who.kind != "person":
             continue
@@ -156,6 +155,7 @@ def test_lapsed_points_are_told_when_they_lapse(make_scheme):
     ])
     story = explain(result, "p", "test_scheme")
     assert [(s.event, s.applied, s.at.date().isoformat()) for s in story.steps] == [
-        ("e1", 10, "2020-01-05"), ("e1", -10, "2021-03-01"), ("e2", 0, "2021-03-01")]
+        ("e1", 10, "2020-01-05"), ("e1", -10, "2021-01-05"), ("e2", 0, "2021-03-01")]
+    assert story.steps[1].kind == "lapse"
     assert "lapse" in narrate_step(story.steps[1])
     assert story.start + sum(s.applied for s in story.steps) == story.ending.score == 1000

@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
-from creditlab.engine import frames as F
 from creditlab.engine import replay_file, resolve_schemes, shipped_vocabulary
+from creditlab.engine.analysis.compare import compare_population, diff
+from creditlab.engine.analysis.exchange import exchange
+from creditlab.engine.analysis.matrix import behaviour_matrix
 from creditlab.engine.canonical import plain
-from creditlab.engine.compare import compare_population, diff
-from creditlab.engine.exchange import exchange
-from creditlab.engine.matrix import behaviour_matrix
+from creditlab.engine.views import frames as F
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "fixtures" / "example.yaml"
@@ -25,9 +25,9 @@ DIFF = diff(RESULT)
 POPULATION = compare_population(RESULT)
 MATRIX = behaviour_matrix(resolve_schemes(NAMED), shipped_vocabulary(),
                           codes=["volunteer.service", "family.abuse", "traffic.drunk_driving",
-                                 "court.judgment_default"], version="test")
+                                 "court.judgment_default"])
 EXCHANGE = exchange("family.abuse", "volunteer.service", resolve_schemes(NAMED),
-                    shipped_vocabulary(), version="test")
+                    shipped_vocabulary())
 
 FRAMES = {
     "results": (F.results_frame(RESULT), RESULT.manifest, RESULT.digest),

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from creditlab.engine.history import Event, History, load_history
-from creditlab.engine.vocabulary import Vocabulary, shipped_vocabulary
+from creditlab.engine.inputs.history import Event, History, load_history
+from creditlab.engine.inputs.vocabulary import Vocabulary, shipped_vocabulary
 
 YAML_HISTORY = """\
 name: Volunteering against family abuse

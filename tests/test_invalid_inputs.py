@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from creditlab.engine.compile import load_scheme
 from creditlab.engine.errors import HistoryError, InputError, SchemeError
-from creditlab.engine.history import load_history
-from creditlab.engine.vocabulary import Vocabulary, shipped_vocabulary
+from creditlab.engine.inputs.history import load_history
+from creditlab.engine.inputs.load import load_scheme
+from creditlab.engine.inputs.vocabulary import Vocabulary, shipped_vocabulary
 
 INVALID = Path(__file__).resolve().parents[1] / "fixtures" / "invalid"
 HISTORIES = INVALID / "history"

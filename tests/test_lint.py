@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from creditlab.cli.main import cli
-from creditlab.engine.catalog import shipped_scheme_files
-from creditlab.engine.lint import WHY, lint_file
+from creditlab.engine.checks.lint import WHY, lint_file
+from creditlab.engine.inputs.catalog import shipped_scheme_files
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures" / "lint"

@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from creditlab.engine import InputError, replay, shipped_scheme, shipped_vocabulary
-from creditlab.engine.exchange import MAX_ACTS, exchange
-from creditlab.engine.matrix import REFERENCE_DAY, Persona, behaviour_matrix, behaviours
+from creditlab.engine.analysis.exchange import MAX_ACTS, exchange
+from creditlab.engine.analysis.matrix import REFERENCE_DAY, Persona, behaviour_matrix, behaviours
 
 from conftest import points, rule
 from history_builder import history
@@ -19,7 +19,7 @@ from history_builder import history
 NAMED = ["meritown_2019", "fuzhou_yuming", "rongcheng_dongdao_lujia", "suining_county"]
 SCHEMES = [shipped_scheme(s) for s in NAMED]
 VOCABULARY = shipped_vocabulary()
-MATRIX = behaviour_matrix(SCHEMES, VOCABULARY, version="test")
+MATRIX = behaviour_matrix(SCHEMES, VOCABULARY)
 
 
 def _cell(matrix, code, scheme, **attrs):
@@ -36,7 +36,7 @@ def test_a_cell_is_the_delta_of_replaying_a_one_event_history(row, scheme_id):
     scheme = shipped_scheme(scheme_id)
     h = history([Persona().subject("p", "person")],
                 [behaviour.event("only", "p", REFERENCE_DAY)])
-    result = replay(h, [scheme], version="test")
+    result = replay(h, [scheme])
     delta = result.results[0].score - scheme.scale.start
     cell = cells[scheme_id]
     assert (cell.points or Decimal(0)) == delta
@@ -78,20 +78,18 @@ def test_cells_give_points_share_of_scale_band_steps_and_effects():
 def test_attr_overrides_and_roles_change_the_cells():
     m = behaviour_matrix(SCHEMES, VOCABULARY, codes=["volunteer.service",
                                                      "teacher.paid_tutoring"],
-                         attrs={"hours": "300"}, persona=Persona(("teacher",)),
-                         version="test")
+                         attrs={"hours": "300"}, persona=Persona(("teacher",)))
     assert _cell(m, "volunteer.service", "meritown_2019").points == 50
     assert _cell(m, "teacher.paid_tutoring", "meritown_2019").points == -20
-    plain = behaviour_matrix(SCHEMES, VOCABULARY, codes=["teacher.paid_tutoring"],
-                             version="test")
+    plain = behaviour_matrix(SCHEMES, VOCABULARY, codes=["teacher.paid_tutoring"])
     assert _cell(plain, "teacher.paid_tutoring", "meritown_2019").status == "not scored"
 
 
 def test_the_matrix_refuses_unknown_behaviours_and_roles():
     with pytest.raises(InputError, match=r"did you mean 'family\.abuse'"):
-        behaviour_matrix(SCHEMES, VOCABULARY, codes=["family.abus"], version="test")
+        behaviour_matrix(SCHEMES, VOCABULARY, codes=["family.abus"])
     with pytest.raises(InputError, match="unknown role"):
-        behaviour_matrix(SCHEMES, VOCABULARY, persona=Persona(("teachr",)), version="test")
+        behaviour_matrix(SCHEMES, VOCABULARY, persona=Persona(("teachr",)))
 
 
 # --- exchange ----------------------------------------------------------------------------
@@ -106,7 +104,7 @@ def _assert_offset_when_replayed(x, schemes=SCHEMES):
         if r.status != "offset":
             continue
         scheme = next(s for s in schemes if s.id == r.scheme)
-        result = replay(r.history, [scheme], version="test")
+        result = replay(r.history, [scheme])
         final = result.results[0]
         assert final.score >= scheme.scale.start
         assert not final.flags
@@ -116,7 +114,7 @@ def _assert_offset_when_replayed(x, schemes=SCHEMES):
 
 
 def test_300_hours_of_volunteering_offset_family_abuse_in_meritown():
-    x = exchange("family.abuse", "volunteer.service", SCHEMES, VOCABULARY, version="test")
+    x = exchange("family.abuse", "volunteer.service", SCHEMES, VOCABULARY)
     meritown = _rows(x, "meritown_2019")
     block = next(r for r in meritown if r.act.attrs["hours"] == 300)
     assert (block.status, block.acts, block.quantity) == ("offset", 1, {"hours": 300})
@@ -125,15 +123,14 @@ def test_300_hours_of_volunteering_offset_family_abuse_in_meritown():
     assert (rate.acts, rate.quantity) == (25, {"hours": 250})
     _assert_offset_when_replayed(x)
     given_size = exchange("family.abuse", "volunteer.service", SCHEMES, VOCABULARY,
-                          good_attrs={"hours": "300"}, version="test")
+                          good_attrs={"hours": "300"})
     only = _rows(given_size, "meritown_2019")
     assert [(r.acts, r.quantity) for r in only] == [(1, {"hours": 300})]
     assert _rows(x, "suining_county")[0].status == "nothing to offset"
 
 
 def test_a_reclassification_with_no_end_cannot_be_offset():
-    x = exchange("traffic.drunk_driving", "volunteer.service", SCHEMES, VOCABULARY,
-                 version="test")
+    x = exchange("traffic.drunk_driving", "volunteer.service", SCHEMES, VOCABULARY)
     meritown = _rows(x, "meritown_2019")
     assert len(meritown) == 1 and meritown[0].status == "cannot be offset"
     assert "grade to B" in (meritown[0].reason or "")
@@ -143,10 +140,9 @@ def test_a_reclassification_with_no_end_cannot_be_offset():
 
 
 def test_a_reset_cannot_be_offset_and_an_act_without_a_rule_earns_nothing():
-    x = exchange("court.judgment_default", "volunteer.service", SCHEMES, VOCABULARY,
-                 version="test")
+    x = exchange("court.judgment_default", "volunteer.service", SCHEMES, VOCABULARY)
     assert "resets the score" in (_rows(x, "fuzhou_yuming")[0].reason or "")
-    blood = exchange("family.abuse", "donation.blood", SCHEMES, VOCABULARY, version="test")
+    blood = exchange("family.abuse", "donation.blood", SCHEMES, VOCABULARY)
     meritown = _rows(blood, "meritown_2019")[0]
     assert meritown.status == "cannot be offset" and "no rule for" in (meritown.reason or "")
 
@@ -156,7 +152,7 @@ def test_a_yearly_cap_spreads_the_acts_over_years(make_scheme):
         rule("abuse", "family.abuse", points(-100), direction="penalty"),
         rule("help", "volunteer.service", points(10), cap={"points": 30, "per": "year"}),
         id="capped")
-    x = exchange("family.abuse", "volunteer.service", [capped], VOCABULARY, version="test")
+    x = exchange("family.abuse", "volunteer.service", [capped], VOCABULARY)
     r = x.rows[0]
     assert r.status == "offset" and r.acts == 10
     # 3 acts a year (30 points) from June 2020: 2020, 2021, 2022, then 1 January 2023.
@@ -171,8 +167,7 @@ def test_a_frequency_limit_spaces_the_acts(make_scheme):
         rule("trip", "neighbour.eldercare_trip", points(1),
              frequency={"times": 2, "per": "month"}),
         id="limited")
-    x = exchange("family.abuse", "neighbour.eldercare_trip", [limited], VOCABULARY,
-                 version="test")
+    x = exchange("family.abuse", "neighbour.eldercare_trip", [limited], VOCABULARY)
     r = x.rows[0]
     assert r.acts == 4 and r.first_act == date(2020, 6, 2) and r.last_act == date(2020, 7, 2)
     _assert_offset_when_replayed(x, [limited])
@@ -183,7 +178,7 @@ def test_a_cap_for_all_time_means_it_cannot_be_offset(make_scheme):
         rule("abuse", "family.abuse", points(-100), direction="penalty"),
         rule("help", "volunteer.service", points(10), cap={"points": 30}),
         id="ever")
-    x = exchange("family.abuse", "volunteer.service", [ever], VOCABULARY, version="test")
+    x = exchange("family.abuse", "volunteer.service", [ever], VOCABULARY)
     r = x.rows[0]
     assert r.status == "cannot be offset"
     assert "adds nothing more after 3 acts" in (r.reason or "")
@@ -193,6 +188,5 @@ def test_not_offset_within_the_maximum_number_of_acts(make_scheme):
     slow = make_scheme(
         rule("abuse", "family.abuse", points(-1000), direction="penalty"),
         rule("help", "neighbour.eldercare_trip", points(Decimal("0.5"))), id="slow")
-    r = exchange("family.abuse", "neighbour.eldercare_trip", [slow], VOCABULARY,
-                 version="test").rows[0]
+    r = exchange("family.abuse", "neighbour.eldercare_trip", [slow], VOCABULARY).rows[0]
     assert r.status == "cannot be offset" and f"within {MAX_ACTS} acts" in (r.reason or "")

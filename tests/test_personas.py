@@ -38,7 +38,7 @@ def test_persona_is_a_documented_year_or_more(path):
 @pytest.mark.parametrize("path", PERSONAS, ids=lambda p: p.stem)
 def test_persona_replays_through_every_shipped_scheme(path):
     history = load_history(path, shipped_vocabulary())
-    result = replay(history, shipped_schemes(), version="test")
+    result = replay(history, shipped_schemes())
     for accounting in result.accounting:
         assert accounting.scored + accounting.unscored + accounting.not_applicable \
             == len(history.events)

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 
 from creditlab.cli.main import cli
-from creditlab.engine import replay, replay_file, shipped_vocabulary, version
-from creditlab.engine.asymmetry import asymmetry
-from creditlab.engine.charts import ReplayIndex, axis_for, subject_charts
+from creditlab.engine import replay, replay_file, shipped_vocabulary
+from creditlab.engine.analysis.asymmetry import asymmetry
+from creditlab.engine.analysis.matrix import behaviour_matrix
 from creditlab.engine.describe import describe_source
-from creditlab.engine.matrix import behaviour_matrix
-from creditlab.engine.report import build_report
+from creditlab.engine.views.charts import ReplayIndex, axis_for, subject_charts
+from creditlab.engine.views.report import build_report
 
 from conftest import ROOT, points, rule
 from history_builder import history, person
@@ -88,8 +88,7 @@ def example() -> Any:
 @pytest.fixture(scope="module")
 def full_page(example: Any) -> str:
     codes = sorted({e.type for e in example.history.events})
-    matrix = behaviour_matrix(example.schemes, shipped_vocabulary(), codes=codes,
-                              version=version())
+    matrix = behaviour_matrix(example.schemes, shipped_vocabulary(), codes=codes)
     return build_report(example, matrix=matrix, asymmetry=asymmetry(example.schemes))
 
 
@@ -138,7 +137,7 @@ def test_hover_of_each_step_lists_the_rules_and_their_quotes(example: Any) -> No
     for n, entry in enumerate(example.ledger, start=1):
         hover = hovers[f"trajectory-{entry.subject}"]
         assert f"ledger #{n}</b>" in hover
-        assert index.number[(entry.event, entry.scheme, entry.rule)] == n
+        assert index.number[(entry.event, entry.scheme, entry.rule, entry.kind)] == n
         quote = schemes[entry.scheme].rule(entry.rule).source.quote
         assert " ".join(quote.split()) in hover
 
@@ -176,7 +175,7 @@ def test_scheme_text_is_escaped(make_scheme: Any) -> None:
     hist = history([person("p<1>")], [{"id": "e<1>", "subject": "p<1>", "at": "2020-01-01",
                                        "type": "traffic.red_light", "as": "driver"}],
                    name="<em>name</em>", description="<script>bad()</script>")
-    result = replay(hist, [scheme], version="test")
+    result = replay(hist, [scheme])
     page = build_report(result)
     assert "<script>alert" not in page and "<script>bad" not in page
     assert "<b>file</b>" not in page and "<em>name</em>" not in page
@@ -194,7 +193,7 @@ def test_deterministic_and_progress(example: Any) -> None:
 
 
 def test_subjects_chosen_and_ledger_limited(example: Any, monkeypatch: Any) -> None:
-    import creditlab.engine.report as report_module
+    import creditlab.engine.views.report as report_module
 
     monkeypatch.setattr(report_module, "LEDGER_ROWS", 3)
     page = build_report(example, subjects=["lu"])

@@ -11,9 +11,9 @@ from datetime import date, timedelta
 import pytest
 
 from creditlab.engine import replay, shipped_scheme, shipped_vocabulary
-from creditlab.engine.compile import MAX_RULES_PER_TYPE
 from creditlab.engine.errors import SchemeError
-from creditlab.engine.vocabulary import check_attr
+from creditlab.engine.inputs.load import MAX_RULES_PER_TYPE
+from creditlab.engine.inputs.vocabulary import check_attr
 
 from conftest import points, rule
 from history_builder import history, random_attrs
@@ -85,8 +85,8 @@ def _history(n_events: int, n_subjects: int, seed: int):
 def test_a_scheme_of_1500_rules_builds_and_matches_like_plain_python(make_scheme):
     scheme = make_scheme(*_rules(1500), id="wide_scheme")
     h = _history(3000, 50, seed=1)
-    first = replay(h, [scheme], version="test")
-    second = replay(h, [scheme], version="test")
+    first = replay(h, [scheme])
+    second = replay(h, [scheme])
     assert first.digest == second.digest
     fired = {(e.event, e.rule) for e in first.ledger}
     expected = {(ev.id, r.id) for ev in h.events for r in scheme.rules
@@ -105,8 +105,8 @@ def test_too_many_rules_on_one_type_is_a_clear_error_not_a_hang(make_scheme):
 def test_100000_subjects_in_one_replay():
     h = _history(100_000, 100_000, seed=2)
     schemes = [shipped_scheme("suining_county"), shipped_scheme("meritown_2019")]
-    first = replay(h, schemes, version="test")
-    second = replay(h, schemes, version="test")
+    first = replay(h, schemes)
+    second = replay(h, schemes)
     assert first.digest == second.digest
     assert len(first.results) == 2 * 100_000
     for acc in first.accounting:

@@ -12,9 +12,10 @@ import pytest
 
 from creditlab.engine import replay, shipped_scheme, shipped_schemes, shipped_vocabulary
 from creditlab.engine.canonical import plain
+from creditlab.engine.describe import entry_record
 from creditlab.engine.errors import HistoryError
-from creditlab.engine.history import parse_history
-from creditlab.engine.located import Located, load_yaml
+from creditlab.engine.inputs.history import parse_history
+from creditlab.engine.inputs.located import Located, load_yaml
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 FILES = sorted(SCENARIOS.glob("*/*.yaml"))
@@ -39,7 +40,7 @@ def test_scenario(path: Path) -> None:
     assert data["covers"] or not scheme.rules, f"{path}: a scenario names the rules it covers"
     for rule_id in data["covers"]:
         assert scheme.rule(rule_id) is not None, f"{path}: covers unknown rule {rule_id}"
-    result = replay(history, [scheme], version="test")
+    result = replay(history, [scheme])
     expect = data["expect"]
     results = {r.subject: plain(r.as_dict()) for r in result.results}
     for want in expect.get("results", []):
@@ -48,7 +49,7 @@ def test_scenario(path: Path) -> None:
             assert got[key] == plain(value), (
                 f"{path.name}: {want['subject']}.{key} is {got[key]!r}, expected {value!r}")
     if "ledger" in expect:
-        ledger = [plain(e.as_dict()) for e in result.ledger]
+        ledger = [plain(entry_record(e)) for e in result.ledger]
         assert len(ledger) == len(expect["ledger"]), (
             f"{path.name}: {len(ledger)} ledger entries, expected {len(expect['ledger'])}: "
             + ", ".join(f"{e['event']}/{e['rule']}" for e in ledger))

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from creditlab.engine.vocabulary import (
+from creditlab.engine.inputs.vocabulary import (
     AttrSpec,
     Vocabulary,
     check_attr,

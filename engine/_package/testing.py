@@ -34,9 +34,9 @@ import pytest
 from hypothesis import strategies as st
 
 from creditlab.engine import History, Replay, Scheme, replay, resolve_schemes, shipped_schemes
-from creditlab.engine.audit import PROPERTIES, Run, Violation, history_from_data
-from creditlab.engine.generate import attr_values, boundary_values, events, subjects
-from creditlab.engine.generate import histories as _histories
+from creditlab.engine.checks.audit import PROPERTIES, Run, Violation, history_from_data
+from creditlab.engine.checks.generate import attr_values, boundary_values, events, subjects
+from creditlab.engine.checks.generate import histories as _histories
 
 __all__ = [
     "PROPERTIES",
@@ -76,7 +76,7 @@ def schemes(variants: bool = False) -> st.SearchStrategy[Scheme]:
 
 def replay_data(data: dict[str, Any], *names: str | Scheme) -> Replay:
     """Replay a history given as plain data through schemes (ids, paths or Schemes)."""
-    return replay(history_from_data(data), [scheme_named(n) for n in names], version="test")
+    return replay(history_from_data(data), [scheme_named(n) for n in names])
 
 
 @pytest.fixture(scope="session")

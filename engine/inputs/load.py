@@ -1,0 +1,254 @@
+"""Scheme files read, validated against the `Scheme` model and the vocabulary.
+
+`load_scheme` validates a YAML file and resolves every reference (event types, attributes
+and their values, roles, band labels, cap groups, rule ids) before any replay runs; each
+problem is a `SchemeError` naming file, line and field.
+
+durable_rules hangs or fails on wide rule networks (measured with 2.0.28: more than 512
+sibling conditions on one node hang; more than 256 rules on one identical condition fail
+with error 108). The scoring stage nests conditions domain first, then type, then the
+rest; the limits below are checked here, at load time, with a clear error instead of a
+hang.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from creditlab.engine.errors import SchemeError, did_you_mean
+from creditlab.engine.inputs.located import Located, format_path, load_yaml
+from creditlab.engine.inputs.scheme import (
+    Condition,
+    CountTiersEffect,
+    FormulaEffect,
+    ListEffect,
+    QuantityTiersEffect,
+    ReclassifyEffect,
+    Rule,
+    Scheme,
+    TiersEffect,
+)
+from creditlab.engine.inputs.vocabulary import AttrSpec, Vocabulary, check_attr, domain_of
+
+__all__ = [
+    "MAX_DOMAINS",
+    "MAX_RULES_PER_TYPE",
+    "MAX_TYPES_PER_DOMAIN",
+    "load_scheme",
+    "parse_scheme",
+]
+
+MAX_DOMAINS = 500
+MAX_TYPES_PER_DOMAIN = 500
+MAX_RULES_PER_TYPE = 250
+
+
+def load_scheme(path: str | Path, vocabulary: Vocabulary) -> Scheme:
+    """Read a scheme file, validate it and resolve its references."""
+    path = Path(path)
+    located = load_yaml(path, SchemeError)
+    raw = path.read_bytes()
+    return parse_scheme(located, vocabulary, "sha256:" + hashlib.sha256(raw).hexdigest())
+
+
+def parse_scheme(located: Located, vocabulary: Vocabulary, sha256: str) -> Scheme:
+    """A scheme from YAML data, validated and with every reference resolved."""
+    if not isinstance(located.data, dict):
+        raise SchemeError("a scheme file is a mapping (id, name, scale, rules, ...)",
+                          file=located.file, line=1)
+    try:
+        scheme = Scheme.model_validate({**located.data, "file": located.file,
+                                        "sha256": sha256})
+    except ValidationError as exc:
+        raise _located_error(exc, located) from None
+    _Resolver(scheme, located, vocabulary).check()
+    return scheme
+
+
+def _located_error(exc: ValidationError, located: Located) -> SchemeError:
+    err = exc.errors()[0]
+    loc = _strip_tags(err["loc"], located.data)
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        msg = f"unknown key {loc[-1]!r}"
+    elif err["type"] == "missing":
+        msg = f"missing required key {loc[-1]!r}"
+    elif err["type"] == "is_instance_of" and err.get("ctx", {}).get("class") == "Decimal":
+        msg = f"expected a number, got {err['input']!r}"
+    elif err["type"] == "value_error":
+        msg = msg.removeprefix("Value error, ")
+    return SchemeError(msg, file=located.file, line=located.line_of(loc),
+                       field=format_path(loc))
+
+
+_MISSING = object()
+
+
+def _strip_tags(loc: Sequence[Any], data: Any) -> tuple[Any, ...]:
+    """Pydantic's error path without the parts it adds for unions, as a path into `data`.
+
+    A discriminated union adds its tag (`("effects", 0, "points", "points")`: the first
+    `points` is the tag of `{kind: points, points: ...}`); a plain union adds the name of
+    the member tried (`str`, `list[str]`, `function-before[...]`). The data decides which
+    parts are keys: the tag is the node's `kind`, taken once; a member name is not a key.
+    """
+    out: list[Any] = []
+    node: Any = data
+    tag_taken = False
+    for part in loc:
+        if isinstance(node, dict):
+            if not tag_taken and isinstance(part, str) and part == node.get("kind"):
+                tag_taken = True
+                continue
+            if isinstance(part, str) and part not in node and ("[" in part or "(" in part):
+                continue
+            node = node.get(part, _MISSING)
+        elif isinstance(node, list):
+            if not isinstance(part, int):
+                continue
+            node = node[part] if 0 <= part < len(node) else _MISSING
+        elif node is not _MISSING:
+            continue  # below a scalar: the name of a union member
+        tag_taken = False
+        out.append(part)
+    return tuple(out)
+
+
+class _Resolver:
+    """Checks every reference of a validated scheme, with the line of the offending key."""
+
+    def __init__(self, scheme: Scheme, located: Located, vocabulary: Vocabulary) -> None:
+        self.scheme = scheme
+        self.located = located
+        self.vocabulary = vocabulary
+
+    def fail(self, reason: str, *path: str | int) -> SchemeError:
+        return SchemeError(reason, file=self.located.file, line=self.located.line_of(path),
+                           field=format_path(path))
+
+    def check(self) -> None:
+        s = self.scheme
+        labels = Counter(b.label for b in s.bands)
+        for i, band in enumerate(s.bands):
+            if labels[band.label] > 1:
+                raise self.fail(f"duplicate band label {band.label!r}", "bands", i, "label")
+        groups = {g.id for g in s.cap_groups}
+        if len(groups) != len(s.cap_groups):
+            raise self.fail("duplicate cap group id", "cap_groups")
+        ids: dict[str, int] = {}
+        for i, rule in enumerate(s.rules):
+            if rule.id in ids:
+                raise self.fail(f"duplicate rule id {rule.id!r} (first is rules[{ids[rule.id]}])",
+                                "rules", i, "id")
+            ids[rule.id] = i
+        for i, rule in enumerate(s.rules):
+            self.check_rule(i, rule, groups, ids)
+        for i, interp in enumerate(s.interpretations):
+            for rid in interp.rules:
+                if rid not in ids:
+                    raise self.fail(f"unknown rule {rid!r}{did_you_mean(rid, ids)}",
+                                    "interpretations", i, "rules")
+        per_type: Counter[str] = Counter()
+        for rule in s.rules:
+            per_type.update(rule.match.types)
+        domains: dict[str, set[str]] = {}
+        for etype in per_type:
+            domains.setdefault(domain_of(etype), set()).add(etype)
+        crowded = [t for t, n in per_type.items() if n > MAX_RULES_PER_TYPE]
+        if crowded:
+            raise self.fail(f"{per_type[crowded[0]]} rules match {crowded[0]}; durable_rules "
+                            f"fails beyond {MAX_RULES_PER_TYPE} rules on one event type", "rules")
+        if len(domains) > MAX_DOMAINS or any(len(t) > MAX_TYPES_PER_DOMAIN
+                                             for t in domains.values()):
+            raise self.fail("too many event types or domains for one durable_rules ruleset "
+                            f"(at most {MAX_DOMAINS} domains of {MAX_TYPES_PER_DOMAIN} types)",
+                            "rules")
+
+    def check_rule(self, i: int, rule: Rule, groups: set[str], ids: dict[str, int]) -> None:
+        here = ("rules", i)
+        voc = self.vocabulary
+        specs: dict[str, AttrSpec] = {}
+        for etype in rule.match.types:
+            spec = voc.event(etype)
+            if spec is None:
+                raise self.fail(f"unknown event type {etype!r}{did_you_mean(etype, voc.events)}",
+                                *here, "match", "type")
+            for name, attr in spec.attrs.items():
+                specs.setdefault(name, attr)
+        for j, cond in enumerate(rule.match.where):
+            self.check_condition(cond, specs, rule, (*here, "match", "where", j))
+        subj = rule.match.subject
+        if subj is not None:
+            for key in ("roles_any", "roles_none"):
+                for role in getattr(subj, key):
+                    if role not in voc.roles:
+                        raise self.fail(f"unknown role {role!r}{did_you_mean(role, voc.roles)}",
+                                        *here, "match", "subject", key)
+        for j, effect in enumerate(rule.effects):
+            where = (*here, "effects", j)
+            if isinstance(effect, (TiersEffect, QuantityTiersEffect, FormulaEffect)):
+                attr = self.attr(specs, effect.attr, rule, (*where, "attr"))
+                numeric = attr.kind in ("int", "number")
+                if isinstance(effect, TiersEffect):
+                    if attr.kind != "enum":
+                        raise self.fail(f"tiers need an enum attribute; {effect.attr!r} is "
+                                        f"{attr.type}", *where, "attr")
+                    for k, tier in enumerate(effect.tiers):
+                        if tier.value not in attr.values:
+                            raise self.fail(f"{tier.value!r} is not a value of {effect.attr}"
+                                            f"{did_you_mean(tier.value, attr.values)}",
+                                            *where, "tiers", k, "value")
+                elif not numeric:
+                    raise self.fail(f"{effect.kind} needs a number attribute; {effect.attr!r} "
+                                    f"is {attr.type}", *where, "attr")
+            if isinstance(effect, FormulaEffect) and effect.per is None and effect.per_points:
+                raise self.fail("per_points needs 'per'", *where, "per")
+            if isinstance(effect, ReclassifyEffect) and self.scheme.band(effect.grade) is None:
+                labels = [b.label for b in self.scheme.bands]
+                raise self.fail(f"unknown grade {effect.grade!r}"
+                                f"{did_you_mean(effect.grade, labels)}", *where, "grade")
+            if isinstance(effect, CountTiersEffect):
+                bounds = [t.more_than for t in effect.tiers]
+                if bounds != sorted(set(bounds)):
+                    raise self.fail("count tiers must be in increasing order of more_than",
+                                    *where, "tiers")
+            if isinstance(effect, ListEffect) and not effect.flag.replace("_", "").isalnum():
+                raise self.fail("a list flag is a lower-case word like 'blacklisted'",
+                                *where, "flag")
+        if rule.cap_group is not None and rule.cap_group not in groups:
+            raise self.fail(f"unknown cap group {rule.cap_group!r}"
+                            f"{did_you_mean(rule.cap_group, groups)}", *here, "cap_group")
+        if rule.same_act_as is not None:
+            other = ids.get(rule.same_act_as)
+            if other is None:
+                raise self.fail(f"unknown rule {rule.same_act_as!r}"
+                                f"{did_you_mean(rule.same_act_as, ids)}", *here, "same_act_as")
+            if other >= i:
+                raise self.fail("same_act_as must name an earlier rule (the one that scores "
+                                "the act)", *here, "same_act_as")
+
+    def attr(self, specs: dict[str, AttrSpec], name: str, rule: Rule,
+             path: tuple[str | int, ...]) -> AttrSpec:
+        spec = specs.get(name)
+        if spec is None:
+            raise self.fail(f"{', '.join(rule.match.types)} has no attribute {name!r}"
+                            f"{did_you_mean(name, specs)}", *path)
+        return spec
+
+    def check_condition(self, cond: Condition, specs: dict[str, AttrSpec], rule: Rule,
+                        path: tuple[str | int, ...]) -> None:
+        spec = self.attr(specs, cond.attr, rule, (*path, "attr"))
+        values = cond.value if isinstance(cond.value, list) else [cond.value]
+        for value in values:
+            try:
+                check_attr(spec, value)
+            except ValueError as exc:
+                raise self.fail(f"value does not fit {cond.attr}: {exc}", *path, "value") from None
+        if cond.op in ("gt", "gte", "lt", "lte") and spec.kind not in ("int", "number", "date"):
+            raise self.fail(f"op {cond.op!r} needs a number or date attribute", *path, "op")

@@ -1,0 +1,472 @@
+"""The scheme format: what a city's scoring scheme states, and where each thing comes from.
+
+A scheme file is data (YAML) validated by these frozen, strict models. Effects are a
+discriminated union on `kind`; sources on `kind` (`seed` or `external`). Every rule, band
+and scale carries `source` and `fidelity`:
+
+- `documented`: the number or behaviour is in the source, quoted;
+- `interpreted`: the source is ambiguous; `note` says which reading is taken and why;
+- `assumed`: the source is silent; `note` says what was assumed.
+
+References (event types, attributes, roles, band labels, cap groups) are resolved when
+the scheme is loaded (`creditlab.engine.inputs.load`), not here.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from creditlab.engine.model import Exact, Model
+
+__all__ = [
+    "Band",
+    "Cap",
+    "CapGroup",
+    "Condition",
+    "CountTier",
+    "CountTiersEffect",
+    "Coverage",
+    "Duration",
+    "Effect",
+    "ExternalSource",
+    "Fidelity",
+    "FormulaEffect",
+    "Frequency",
+    "Interpretation",
+    "ListEffect",
+    "Match",
+    "Name",
+    "Period",
+    "PointsEffect",
+    "QuantityTier",
+    "QuantityTiersEffect",
+    "Range",
+    "ReclassifyEffect",
+    "Rule",
+    "Scale",
+    "Scheme",
+    "SeedSource",
+    "SetScoreEffect",
+    "Source",
+    "SubjectCondition",
+    "Tier",
+    "TiersEffect",
+    "UnquantifiedEffect",
+    "Variant",
+]
+
+Fidelity = Literal["documented", "interpreted", "assumed"]
+Period = Literal["ever", "year", "month", "week", "day"]
+"""A calendar period: limits and windows reset on 1 January, the 1st of the month, Monday."""
+
+
+# --- where things come from -------------------------------------------------------------
+
+
+class SeedSource(Model):
+    """A quote from one of the seed documents (`../shared/seeds/<file>`)."""
+
+    kind: Literal["seed"]
+    file: str
+    line: int | None = None
+    quote: str = Field(min_length=3)
+
+
+class ExternalSource(Model):
+    """A quote from a public source outside the seeds (see `external-facts.yaml`)."""
+
+    kind: Literal["external"]
+    title: str
+    publisher: str
+    url: str | None = None
+    date: str | None = None
+    confidence: Literal["high", "medium", "low"]
+    quote: str = Field(min_length=3)
+
+
+Source = Annotated[SeedSource | ExternalSource, Field(discriminator="kind")]
+
+
+class Cited(Model):
+    """Something a source states: its quote, and how faithfully it is encoded."""
+
+    source: Source
+    also: list[Source] = Field(default_factory=list)
+    fidelity: Fidelity
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _note_when_not_documented(self) -> Cited:
+        if self.fidelity != "documented" and not (self.note and self.note.strip()):
+            raise ValueError(f"fidelity {self.fidelity!r} needs a 'note' saying which reading "
+                             "was taken and why (interpreted) or what was assumed (assumed)")
+        return self
+
+    @property
+    def sources(self) -> list[SeedSource | ExternalSource]:
+        return [self.source, *self.also]
+
+    @property
+    def provenance(self) -> Literal["seed", "external"]:
+        """`seed` when the main source is a seed document, else `external`."""
+        return self.source.kind
+
+
+# --- identity, scale, bands -------------------------------------------------------------
+
+
+class Name(Model):
+    en: str
+    zh: str | None = None
+
+
+class Duration(Model):
+    """A length of time in calendar units."""
+
+    years: int = 0
+    months: int = 0
+    days: int = 0
+
+    @model_validator(mode="after")
+    def _positive(self) -> Duration:
+        if min(self.years, self.months, self.days) < 0 or not (self.years or self.months
+                                                               or self.days):
+            raise ValueError("a duration needs a positive number of years, months or days")
+        return self
+
+
+class Scale(Cited):
+    """The score's range and starting point; `null` bounds are not documented."""
+
+    min: Exact | None = None
+    max: Exact | None = None
+    start: Exact
+    clamp: bool = False
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Scale:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"scale min {self.min} is above max {self.max}")
+        if self.clamp and (self.min is None or self.max is None):
+            raise ValueError("clamp: true needs both min and max")
+        return self
+
+
+class Range(Model):
+    """Score bounds of a band; a missing bound is open-ended."""
+
+    min: Exact | None = None
+    min_inclusive: bool = True
+    max: Exact | None = None
+    max_inclusive: bool = True
+
+    def contains(self, score: Exact) -> bool:
+        if self.min is not None and (score < self.min or (score == self.min
+                                                          and not self.min_inclusive)):
+            return False
+        return not (self.max is not None and (score > self.max or (
+            score == self.max and not self.max_inclusive)))
+
+
+class Band(Cited):
+    """A grade or band label. `range: null` means the source gives no thresholds for it."""
+
+    label: str
+    range: Range | None
+    meaning: str | None = None
+
+
+# --- rules ------------------------------------------------------------------------------
+
+
+class Condition(Model):
+    """A condition on an event attribute."""
+
+    attr: str
+    op: Literal["eq", "ne", "gt", "gte", "lt", "lte", "in"]
+    value: Exact | str | bool | date | list[str]
+
+    @model_validator(mode="after")
+    def _value_fits_op(self) -> Condition:
+        if (self.op == "in") != isinstance(self.value, list):
+            raise ValueError("op 'in' takes a list of values; other ops take one value")
+        if self.op in ("gt", "gte", "lt", "lte") and isinstance(self.value, (str, bool, list)):
+            raise ValueError(f"op {self.op!r} compares numbers or dates")
+        return self
+
+
+class SubjectCondition(Model):
+    """Who the rule applies to. Unknown subject fields never satisfy a condition."""
+
+    roles_any: list[str] = Field(default_factory=list)
+    roles_none: list[str] = Field(default_factory=list)
+    residence: Literal["urban", "rural"] | None = None
+    hukou: Literal["local", "non_local"] | None = None
+    min_age: int | None = None
+    max_age: int | None = None
+
+
+class Match(Model):
+    """Which events a rule fires on: event type(s), attribute and subject conditions."""
+
+    type: str | list[str]
+    where: list[Condition] = Field(default_factory=list)
+    subject: SubjectCondition | None = None
+
+    @property
+    def types(self) -> list[str]:
+        return [self.type] if isinstance(self.type, str) else list(self.type)
+
+
+class PointsEffect(Model):
+    """A fixed number of points (negative for a deduction)."""
+
+    kind: Literal["points"]
+    points: Exact
+
+
+class Tier(Model):
+    value: str
+    points: Exact
+    source: Source | None = None
+
+
+class TiersEffect(Model):
+    """Points by the value of a category attribute (level: national / provincial / ...)."""
+
+    kind: Literal["tiers"]
+    attr: str
+    tiers: list[Tier] = Field(min_length=1)
+
+
+class QuantityTier(Model):
+    range: Range
+    points: Exact
+    source: Source | None = None
+
+
+class QuantityTiersEffect(Model):
+    """Points by the band a quantity falls in (hours <= 50, 50-100, > 100)."""
+
+    kind: Literal["quantity_tiers"]
+    attr: str
+    factor: Exact = Decimal(1)
+    tiers: list[QuantityTier] = Field(min_length=1)
+
+
+class FormulaEffect(Model):
+    """Base plus increment, with a cap and a unit conversion.
+
+    q = attr x factor. Below `threshold`, no points. Otherwise `base_points`, plus
+    `per_points` for every whole `per` of q above `base_quantity`, at most `max_points`
+    in absolute value. (Blood: threshold 400, base 10 for the first 400 ml, +5 per 200 ml,
+    max 30. "2 points per 10 hours": per 10, per_points 2.)
+    """
+
+    kind: Literal["formula"]
+    attr: str
+    factor: Exact = Decimal(1)
+    threshold: Exact = Decimal(0)
+    base_points: Exact = Decimal(0)
+    base_quantity: Exact = Decimal(0)
+    per: Exact | None = None
+    per_points: Exact = Decimal(0)
+    max_points: Exact | None = None
+
+    @field_validator("per")
+    @classmethod
+    def _per_positive(cls, value: Exact | None) -> Exact | None:
+        if value is not None and value <= 0:
+            raise ValueError("'per' must be positive")
+        return value
+
+
+class CountTier(Model):
+    more_than: int
+    points: Exact
+    source: Source | None = None
+
+
+class CountTiersEffect(Model):
+    """Points when the count of this rule's events in a window passes a threshold.
+
+    `mode: replace`: a higher tier replaces the lower one (only the difference is applied);
+    `mode: add`: each tier reached adds its points.
+    """
+
+    kind: Literal["count_tiers"]
+    window: Period
+    mode: Literal["replace", "add"]
+    tiers: list[CountTier] = Field(min_length=1)
+
+
+class SetScoreEffect(Model):
+    """The score is set to a value (Fuzhou: "Points reduced to 0")."""
+
+    kind: Literal["set_score"]
+    score: Exact
+
+
+class ReclassifyEffect(Model):
+    """The grade is set to `grade`, whatever the score says.
+
+    `policy: worse_of`: the grade shown is the worse of the score's band and `grade`;
+    `policy: replace`: the grade shown is `grade`. The score itself is not changed.
+    `duration: null` means the source gives none: it lasts to the end of the replay.
+    """
+
+    kind: Literal["reclassify"]
+    grade: str
+    policy: Literal["worse_of", "replace"]
+    duration: Duration | None = None
+
+
+class ListEffect(Model):
+    """A list state (blacklisted, redlisted, ...) added or removed, with a duration."""
+
+    kind: Literal["list"]
+    action: Literal["add", "remove"]
+    flag: str
+    duration: Duration | None = None
+
+
+class UnquantifiedEffect(Model):
+    """The source says the behaviour is rewarded or penalised but gives no number."""
+
+    kind: Literal["unquantified"]
+
+
+Effect = Annotated[
+    PointsEffect | TiersEffect | QuantityTiersEffect | FormulaEffect | CountTiersEffect
+    | SetScoreEffect | ReclassifyEffect | ListEffect | UnquantifiedEffect,
+    Field(discriminator="kind"),
+]
+
+
+class Cap(Model):
+    """At most `points` (absolute) in total per calendar `per`."""
+
+    points: Exact
+    per: Period = "ever"
+
+
+class Frequency(Model):
+    """At most `times` scored events per calendar `per` ("two trips a month")."""
+
+    times: int = Field(ge=1)
+    per: Period
+
+
+class Rule(Cited):
+    """One behaviour the scheme scores, and what it does to the score.
+
+    `expires_after`: the points this rule applied lapse after that long (records kept for a
+    validity period): the reducer reverses them then, in a ledger entry of its own.
+    """
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    title: str
+    direction: Literal["reward", "penalty"]
+    applies_to: str | None = None
+    match: Match
+    effects: list[Effect] = Field(min_length=1)
+    cap: Cap | None = None
+    cap_group: str | None = None
+    frequency: Frequency | None = None
+    same_act_as: str | None = None
+    effective_from: date | None = None
+    effective_to: date | None = None
+    expires_after: Duration | None = None
+    fine_rmb: Exact | None = None
+    department: str | None = None
+
+    @model_validator(mode="after")
+    def _dates_ordered(self) -> Rule:
+        if (self.effective_from and self.effective_to
+                and self.effective_from > self.effective_to):
+            raise ValueError("effective_from is after effective_to")
+        return self
+
+
+class CapGroup(Cited):
+    """A cap shared by several rules ("counted together ... will not double")."""
+
+    id: str
+    cap: Cap
+
+
+class Interpretation(Model):
+    """How the scheme resolves an ambiguity of its sources (ids as in the seed catalog)."""
+
+    ambiguity: str
+    reading: str
+    why: str
+    rules: list[str] = Field(default_factory=list)
+    variants: list[str] = Field(default_factory=list)
+
+
+class Coverage(Model):
+    """What the sources say the full scheme has, against what this file encodes."""
+
+    rules_total: int | None = None
+    reward_rules: int | None = None
+    penalty_rules: int | None = None
+    note: str | None = None
+    source: Source | None = None
+
+
+class Variant(Model):
+    """This file is an alternative reading of another scheme's ambiguous source."""
+
+    of: str
+    reading: str
+
+
+class Scheme(Model):
+    """A city's scoring scheme, as its sources state it."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_]*(@[a-z0-9_]+)?$")
+    name: Name
+    city: str
+    province: str | None = None
+    subject_kind: Literal["person", "enterprise"]
+    status: Literal["draft", "in_force", "reformed", "historical", "unknown"]
+    status_note: str | None = None
+    summary: str | None = None
+    sources: list[Source] = Field(min_length=1)
+    scale: Scale
+    bands: list[Band] = Field(default_factory=list)
+    cap_groups: list[CapGroup] = Field(default_factory=list)
+    rules: list[Rule] = Field(default_factory=list)
+    interpretations: list[Interpretation] = Field(default_factory=list)
+    coverage: Coverage | None = None
+    variant: Variant | None = None
+    file: str = "<scheme>"
+    sha256: str = ""
+
+    def rule(self, rule_id: str) -> Rule | None:
+        return next((r for r in self.rules if r.id == rule_id), None)
+
+    def band(self, label: str) -> Band | None:
+        return next((b for b in self.bands if b.label == label), None)
+
+    def band_for(self, score: Exact) -> str | None:
+        """The first band, in declared order (best first), whose range holds `score`."""
+        for band in self.bands:
+            if band.range is not None and band.range.contains(score):
+                return band.label
+        return None
+
+    def rank(self, label: str) -> int:
+        """0 for the best band; larger is worse."""
+        return next(i for i, b in enumerate(self.bands) if b.label == label)
+
+    def fidelity_counts(self) -> dict[str, int]:
+        counts = {"documented": 0, "interpreted": 0, "assumed": 0}
+        for rule in self.rules:
+            counts[rule.fidelity] += 1
+        return counts
