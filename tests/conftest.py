@@ -40,6 +40,14 @@ def masked(text: str) -> str:
     return re.sub(r'"creditlab": "[^"]+"', '"creditlab": "…"', text)
 
 
+def replace_file(path: Path, data: bytes) -> None:
+    """Write `path` through a file of this process renamed over it: a reader (another xdist
+    worker, another run in the same tree) sees the old file or the new one, never half."""
+    part = path.with_name(f".{path.name}.{os.getpid()}.part")
+    part.write_bytes(data)
+    os.replace(part, path)
+
+
 @pytest.fixture
 def golden(update_goldens: bool) -> Callable[[str, str], None]:
     """Compares output with tests/golden/NAME; `--update-goldens` rewrites the file."""
@@ -47,7 +55,7 @@ def golden(update_goldens: bool) -> Callable[[str, str], None]:
     def check(name: str, text: str) -> None:
         path = GOLDEN / name
         if update_goldens or not path.exists():
-            path.write_text(text, encoding="utf-8")
+            replace_file(path, text.encode("utf-8"))
             if not update_goldens:
                 pytest.fail(f"{name} did not exist: written; check it and rerun")
         assert text == path.read_text(encoding="utf-8"), (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 import yaml
@@ -20,8 +20,9 @@ from creditlab.engine.analysis.asymmetry import (
     asymmetry,
 )
 from creditlab.engine.analysis.source_statistics import SOURCE_STATISTICS
-from creditlab.engine.inputs.history import Subject
-from creditlab.engine.inputs.scheme import SubjectCondition
+from creditlab.engine.inputs.history import Event, Subject
+from creditlab.engine.scoring.durable.compile import compile_scheme
+from creditlab.engine.scoring.durable.match import Matcher
 
 from conftest import points, rule, shared_dir
 
@@ -46,11 +47,21 @@ def band(label, **bounds):
     ({"min_age": 18}, {"born": date(2000, 1, 1)}, True),
     ({"min_age": 18}, {"born": date(2010, 1, 1)}, False),
     ({"min_age": 18}, {}, False),
+    ({"min_age": 18}, {"born": date(2003, 1, 1)}, True),  # 18 on DAY, the birthday
+    ({"min_age": 18}, {"born": date(2003, 1, 2)}, False),
     ({"max_age": 60}, {"born": date(1950, 1, 1)}, False),
+    ({"max_age": 60}, {}, False),
+    ({"hukou": "local"}, {}, False),
 ])
-def test_applies_follows_the_matchers_semantics(condition, subject, expected):
-    cond = SubjectCondition(**condition) if condition is not None else None
-    assert applies(cond, Subject(id="s", kind="person", **subject), DAY) is expected
+def test_applies_is_what_durable_rules_decides(make_scheme, condition, subject, expected):
+    match = {} if condition is None else {"subject": condition}
+    scheme = make_scheme(rule("r", "volunteer.service", points(1), match=match))
+    who = Subject(id="s", kind="person", **subject)
+    event = Event(id="e", subject="s", at=datetime(DAY.year, DAY.month, DAY.day),
+                  type="volunteer.service", attrs={"hours": 1})
+    fired = Matcher(compile_scheme(scheme)).fired(event, who) == [0]
+    assert fired is expected
+    assert applies(scheme.rules[0].match.subject, who, DAY) is fired
 
 
 def test_rules_are_counted_for_the_groups_they_apply_to(make_scheme):

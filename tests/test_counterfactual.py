@@ -10,15 +10,11 @@ import yaml
 
 from creditlab.cli.main import cli
 from creditlab.engine import shipped_scheme
-from creditlab.engine.checks.counterfactual import (
-    DISPARITY_THRESHOLD,
-    Flip,
-    flip_check,
-    parse_flip,
-    population,
-)
 
 from conftest import points, rule
+
+# creditlab.engine.checks.counterfactual is imported in the tests that use it: it brings in
+# fairlearn and scikit-learn, a second of every xdist worker's collection otherwise.
 
 
 def urban_only(make_scheme):
@@ -37,6 +33,8 @@ def people(*specs):
 
 
 def test_flipping_residence_moves_scores_by_group(make_scheme):
+    from creditlab.engine.checks.counterfactual import DISPARITY_THRESHOLD, flip_check, parse_flip
+
     # Two urban volunteers lose their 10 points when rural; of two rural people, only the
     # one who volunteers gains 10 when urban.
     data = people(("urban", True), ("urban", True), ("rural", True), ("rural", False))
@@ -53,6 +51,8 @@ def test_flipping_residence_moves_scores_by_group(make_scheme):
 
 
 def test_equal_movement_is_not_flagged_and_unknown_values_are_counted(make_scheme):
+    from creditlab.engine.checks.counterfactual import flip_check, parse_flip
+
     data = people(("urban", True), ("rural", True))
     data["subjects"].append({"id": "x", "kind": "person"})
     [report] = flip_check(data, [urban_only(make_scheme)], parse_flip("residence"))
@@ -62,6 +62,8 @@ def test_equal_movement_is_not_flagged_and_unknown_values_are_counted(make_schem
 
 
 def test_flipping_a_role_adds_or_removes_it(make_scheme):
+    from creditlab.engine.checks.counterfactual import Flip, flip_check, parse_flip
+
     scheme = make_scheme(rule("r_staff", "volunteer.service", points(20),
                               match={"subject": {"roles_any": ["civil_servant"]}}))
     data = {"subjects": [{"id": "a", "kind": "person", "roles": ["civil_servant"]},
@@ -78,11 +80,15 @@ def test_flipping_a_role_adds_or_removes_it(make_scheme):
 
 @pytest.mark.parametrize("text", ["age", "role=astronaut", "role"])
 def test_bad_flips_are_refused(text):
+    from creditlab.engine.checks.counterfactual import parse_flip
+
     with pytest.raises(ValueError):
         parse_flip(text)
 
 
 def test_generated_population_is_deterministic():
+    from creditlab.engine.checks.counterfactual import population
+
     scheme = shipped_scheme("meritown_2019")
     assert population(scheme, examples=10, seed=1) == population(scheme, examples=10, seed=1)
 

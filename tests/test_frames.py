@@ -20,37 +20,63 @@ from creditlab.engine.views import frames as F
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "fixtures" / "example.yaml"
 NAMED = ["meritown_2019", "fuzhou_yuming", "suining_county"]
-RESULT = replay_file(EXAMPLE, NAMED)
-DIFF = diff(RESULT)
-POPULATION = compare_population(RESULT)
-MATRIX = behaviour_matrix(resolve_schemes(NAMED), shipped_vocabulary(),
-                          codes=["volunteer.service", "family.abuse", "traffic.drunk_driving",
-                                 "court.judgment_default"])
-EXCHANGE = exchange("family.abuse", "volunteer.service", resolve_schemes(NAMED),
+# The frames the fixture below builds, named here so that collecting the tests replays nothing.
+FRAME_NAMES = sorted(["results", "ledger", "diff_subjects", "diff_events", "matrix", "exchange",
+                      "compare_bands", "compare_agreement", "compare_flips",
+                      "compare_extremes"])
+
+
+@pytest.fixture(scope="module")
+def result():
+    return replay_file(EXAMPLE, NAMED)
+
+
+@pytest.fixture(scope="module")
+def matrix():
+    return behaviour_matrix(resolve_schemes(NAMED), shipped_vocabulary(),
+                            codes=["volunteer.service", "family.abuse", "traffic.drunk_driving",
+                                   "court.judgment_default"])
+
+
+@pytest.fixture(scope="module")
+def exchanged():
+    return exchange("family.abuse", "volunteer.service", resolve_schemes(NAMED),
                     shipped_vocabulary())
 
-FRAMES = {
-    "results": (F.results_frame(RESULT), RESULT.manifest, RESULT.digest),
-    "ledger": (F.ledger_frame(RESULT), RESULT.manifest, RESULT.digest),
-    "diff_subjects": (F.diff_subjects_frame(DIFF), DIFF.manifest, DIFF.digest),
-    "diff_events": (F.diff_events_frame(DIFF), DIFF.manifest, DIFF.digest),
-    "matrix": (F.matrix_frame(MATRIX), MATRIX.manifest, MATRIX.digest),
-    "exchange": (F.exchange_frame(EXCHANGE), EXCHANGE.manifest, EXCHANGE.digest),
-    **{f"compare_{k}": (v, POPULATION.manifest, POPULATION.digest)
-       for k, v in F.compare_frames(POPULATION).items()},
-}
+
+@pytest.fixture(scope="module")
+def frames(result, matrix, exchanged):
+    """Each frame by name, with the manifest and digest of what it was made from."""
+    differences = diff(result)
+    population = compare_population(result)
+    return {
+        "results": (F.results_frame(result), result.manifest, result.digest),
+        "ledger": (F.ledger_frame(result), result.manifest, result.digest),
+        "diff_subjects": (F.diff_subjects_frame(differences), differences.manifest,
+                          differences.digest),
+        "diff_events": (F.diff_events_frame(differences), differences.manifest,
+                        differences.digest),
+        "matrix": (F.matrix_frame(matrix), matrix.manifest, matrix.digest),
+        "exchange": (F.exchange_frame(exchanged), exchanged.manifest, exchanged.digest),
+        **{f"compare_{k}": (v, population.manifest, population.digest)
+           for k, v in F.compare_frames(population).items()},
+    }
 
 
-@pytest.mark.parametrize("name", sorted(FRAMES))
-def test_frames_carry_the_manifest_and_digest(name):
-    frame, manifest, digest = FRAMES[name]
+def test_every_frame_is_checked(frames):
+    assert sorted(frames) == FRAME_NAMES
+
+
+@pytest.mark.parametrize("name", FRAME_NAMES)
+def test_frames_carry_the_manifest_and_digest(frames, name):
+    frame, manifest, digest = frames[name]
     assert frame.attrs == {"manifest": plain(manifest), "digest": digest}
     assert len(frame) > 0
 
 
-@pytest.mark.parametrize("name", sorted(FRAMES))
-def test_csv_round_trips(name):
-    frame = FRAMES[name][0]
+@pytest.mark.parametrize("name", FRAME_NAMES)
+def test_csv_round_trips(frames, name):
+    frame = frames[name][0]
     buffer = io.StringIO()
     F.to_csv(frame, buffer)
     assert buffer.getvalue().startswith("# creditlab: {")
@@ -60,11 +86,11 @@ def test_csv_round_trips(name):
     assert back.attrs == frame.attrs
 
 
-@pytest.mark.parametrize("name", sorted(FRAMES))
-def test_parquet_round_trips(name, tmp_path):
+@pytest.mark.parametrize("name", FRAME_NAMES)
+def test_parquet_round_trips(frames, name, tmp_path):
     import pyarrow.parquet as pq
 
-    frame = FRAMES[name][0]
+    frame = frames[name][0]
     path = tmp_path / f"{name}.parquet"
     F.to_parquet(frame, path)
     back = F.read_parquet(path)
@@ -82,21 +108,21 @@ def _same(value, expected):
     return value == expected
 
 
-def test_frames_say_what_the_json_says():
-    results = F.results_frame(RESULT).to_dict("records")
-    for row, record in zip(results, plain(RESULT.as_dict())["results"], strict=True):
+def test_frames_say_what_the_json_says(result, matrix, exchanged):
+    results = F.results_frame(result).to_dict("records")
+    for row, record in zip(results, plain(result.as_dict())["results"], strict=True):
         for column in ("subject", "scheme", "start", "score", "band", "flags"):
             assert _same(row[column], record[column]), (column, row, record)
-    matrix = F.matrix_frame(MATRIX).to_dict("records")
-    cells = [(r["behaviour"], s, c) for r in plain(MATRIX.body())["rows"]
+    matrix_rows = F.matrix_frame(matrix).to_dict("records")
+    cells = [(r["behaviour"], s, c) for r in plain(matrix.body())["rows"]
              for s, c in r["cells"].items()]
-    assert len(cells) == len(matrix)
-    for (behaviour, scheme, cell), row in zip(cells, matrix, strict=True):
+    assert len(cells) == len(matrix_rows)
+    for (behaviour, scheme, cell), row in zip(cells, matrix_rows, strict=True):
         assert (row["behaviour"], row["scheme"]) == (behaviour, scheme)
         for column in ("status", "points", "pct_of_scale", "band_steps", "effect", "rules"):
             assert _same(row[column], cell[column]), (column, row, cell)
-    exchanged = F.exchange_frame(EXCHANGE).to_dict("records")
-    for row, record in zip(exchanged, plain(EXCHANGE.body())["rows"], strict=True):
+    exchange_rows = F.exchange_frame(exchanged).to_dict("records")
+    for row, record in zip(exchange_rows, plain(exchanged.body())["rows"], strict=True):
         for column in ("scheme", "status", "reason", "acts", "days", "replay_digest"):
             assert _same(row[column], record[column]), (column, row, record)
 

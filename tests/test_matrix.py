@@ -17,9 +17,17 @@ from conftest import points, rule
 from history_builder import history
 
 NAMED = ["meritown_2019", "fuzhou_yuming", "rongcheng_dongdao_lujia", "suining_county"]
-SCHEMES = [shipped_scheme(s) for s in NAMED]
 VOCABULARY = shipped_vocabulary()
-MATRIX = behaviour_matrix(SCHEMES, VOCABULARY)
+
+
+@pytest.fixture(scope="module")
+def schemes():
+    return [shipped_scheme(s) for s in NAMED]
+
+
+@pytest.fixture(scope="module")
+def matrix(schemes):
+    return behaviour_matrix(schemes, VOCABULARY)
 
 
 def _cell(matrix, code, scheme, **attrs):
@@ -30,9 +38,9 @@ def _cell(matrix, code, scheme, **attrs):
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.sampled_from(MATRIX.rows), st.sampled_from(NAMED))
-def test_a_cell_is_the_delta_of_replaying_a_one_event_history(row, scheme_id):
-    behaviour, cells = row
+@given(st.data(), st.sampled_from(NAMED))
+def test_a_cell_is_the_delta_of_replaying_a_one_event_history(matrix, data, scheme_id):
+    behaviour, cells = data.draw(st.sampled_from(matrix.rows), label="row")
     scheme = shipped_scheme(scheme_id)
     h = history([Persona().subject("p", "person")],
                 [behaviour.event("only", "p", REFERENCE_DAY)])
@@ -47,49 +55,49 @@ def test_a_cell_is_the_delta_of_replaying_a_one_event_history(row, scheme_id):
         assert cell.status == "not scored" and cell.points is None
 
 
-def test_representative_attributes_are_documented_defaults():
-    rows = behaviours(VOCABULARY, SCHEMES, ["volunteer.service", "donation.blood"])
+def test_representative_attributes_are_documented_defaults(schemes):
+    rows = behaviours(VOCABULARY, schemes, ["volunteer.service", "donation.blood"])
     assert [(b.code, dict(b.attrs)) for b in rows] == [
         ("volunteer.service", {"hours": 10}), ("donation.blood", {"ml": 400})]
 
 
-def test_enum_values_a_scheme_distinguishes_become_rows():
-    kinds = {b.attrs["kind"] for b in behaviours(VOCABULARY, SCHEMES, ["neighbour.help"])}
+def test_enum_values_a_scheme_distinguishes_become_rows(schemes, matrix):
+    kinds = {b.attrs["kind"] for b in behaviours(VOCABULARY, schemes, ["neighbour.help"])}
     assert kinds == {"prune_tree", "car_out_of_ditch", "read_water_meter", "lend_tools"}
-    assert _cell(MATRIX, "neighbour.help", "rongcheng_dongdao_lujia",
+    assert _cell(matrix, "neighbour.help", "rongcheng_dongdao_lujia",
                  kind="read_water_meter").points == Decimal("0.5")
 
 
-def test_cells_give_points_share_of_scale_band_steps_and_effects():
-    abuse = _cell(MATRIX, "family.abuse", "meritown_2019")
+def test_cells_give_points_share_of_scale_band_steps_and_effects(matrix):
+    abuse = _cell(matrix, "family.abuse", "meritown_2019")
     assert abuse.points == -50 and abuse.pct_of_scale is None
     assert "no minimum or maximum" in (abuse.pct_reason or "")
-    volunteering = _cell(MATRIX, "volunteer.service", "fuzhou_yuming")
+    volunteering = _cell(matrix, "volunteer.service", "fuzhou_yuming")
     assert (volunteering.points, volunteering.pct_of_scale) == (10, 1)
-    drunk = _cell(MATRIX, "traffic.drunk_driving", "meritown_2019")
+    drunk = _cell(matrix, "traffic.drunk_driving", "meritown_2019")
     assert drunk.points is None and drunk.effect == "grade B (worse of)"
     assert drunk.band_steps == -1
-    reset = _cell(MATRIX, "court.judgment_default", "fuzhou_yuming")
+    reset = _cell(matrix, "court.judgment_default", "fuzhou_yuming")
     assert reset.points == -500 and "score set to 0" in (reset.effect or "")
     assert "blacklisted" in reset.flags
-    assert _cell(MATRIX, "family.abuse", "suining_county").status == "not scored"
+    assert _cell(matrix, "family.abuse", "suining_county").status == "not scored"
 
 
-def test_attr_overrides_and_roles_change_the_cells():
-    m = behaviour_matrix(SCHEMES, VOCABULARY, codes=["volunteer.service",
+def test_attr_overrides_and_roles_change_the_cells(schemes):
+    m = behaviour_matrix(schemes, VOCABULARY, codes=["volunteer.service",
                                                      "teacher.paid_tutoring"],
                          attrs={"hours": "300"}, persona=Persona(("teacher",)))
     assert _cell(m, "volunteer.service", "meritown_2019").points == 50
     assert _cell(m, "teacher.paid_tutoring", "meritown_2019").points == -20
-    plain = behaviour_matrix(SCHEMES, VOCABULARY, codes=["teacher.paid_tutoring"])
+    plain = behaviour_matrix(schemes, VOCABULARY, codes=["teacher.paid_tutoring"])
     assert _cell(plain, "teacher.paid_tutoring", "meritown_2019").status == "not scored"
 
 
-def test_the_matrix_refuses_unknown_behaviours_and_roles():
+def test_the_matrix_refuses_unknown_behaviours_and_roles(schemes):
     with pytest.raises(InputError, match=r"did you mean 'family\.abuse'"):
-        behaviour_matrix(SCHEMES, VOCABULARY, codes=["family.abus"])
+        behaviour_matrix(schemes, VOCABULARY, codes=["family.abus"])
     with pytest.raises(InputError, match="unknown role"):
-        behaviour_matrix(SCHEMES, VOCABULARY, persona=Persona(("teachr",)))
+        behaviour_matrix(schemes, VOCABULARY, persona=Persona(("teachr",)))
 
 
 # --- exchange ----------------------------------------------------------------------------
@@ -99,7 +107,7 @@ def _rows(x, scheme):
     return [r for r in x.rows if r.scheme == scheme]
 
 
-def _assert_offset_when_replayed(x, schemes=SCHEMES):
+def _assert_offset_when_replayed(x, schemes):
     for r in x.rows:
         if r.status != "offset":
             continue
@@ -113,36 +121,36 @@ def _assert_offset_when_replayed(x, schemes=SCHEMES):
 
 
 
-def test_300_hours_of_volunteering_offset_family_abuse_in_meritown():
-    x = exchange("family.abuse", "volunteer.service", SCHEMES, VOCABULARY)
+def test_300_hours_of_volunteering_offset_family_abuse_in_meritown(schemes):
+    x = exchange("family.abuse", "volunteer.service", schemes, VOCABULARY)
     meritown = _rows(x, "meritown_2019")
     block = next(r for r in meritown if r.act.attrs["hours"] == 300)
     assert (block.status, block.acts, block.quantity) == ("offset", 1, {"hours": 300})
     assert block.offence_points == -50 and block.act_points == 50
     rate = next(r for r in meritown if r.act.attrs["hours"] == 10)
     assert (rate.acts, rate.quantity) == (25, {"hours": 250})
-    _assert_offset_when_replayed(x)
-    given_size = exchange("family.abuse", "volunteer.service", SCHEMES, VOCABULARY,
+    _assert_offset_when_replayed(x, schemes)
+    given_size = exchange("family.abuse", "volunteer.service", schemes, VOCABULARY,
                           good_attrs={"hours": "300"})
     only = _rows(given_size, "meritown_2019")
     assert [(r.acts, r.quantity) for r in only] == [(1, {"hours": 300})]
     assert _rows(x, "suining_county")[0].status == "nothing to offset"
 
 
-def test_a_reclassification_with_no_end_cannot_be_offset():
-    x = exchange("traffic.drunk_driving", "volunteer.service", SCHEMES, VOCABULARY)
+def test_a_reclassification_with_no_end_cannot_be_offset(schemes):
+    x = exchange("traffic.drunk_driving", "volunteer.service", schemes, VOCABULARY)
     meritown = _rows(x, "meritown_2019")
     assert len(meritown) == 1 and meritown[0].status == "cannot be offset"
     assert "grade to B" in (meritown[0].reason or "")
     fuzhou = _rows(x, "fuzhou_yuming")[0]
     assert fuzhou.status == "offset" and fuzhou.acts == 3
-    _assert_offset_when_replayed(x)
+    _assert_offset_when_replayed(x, schemes)
 
 
-def test_a_reset_cannot_be_offset_and_an_act_without_a_rule_earns_nothing():
-    x = exchange("court.judgment_default", "volunteer.service", SCHEMES, VOCABULARY)
+def test_a_reset_cannot_be_offset_and_an_act_without_a_rule_earns_nothing(schemes):
+    x = exchange("court.judgment_default", "volunteer.service", schemes, VOCABULARY)
     assert "resets the score" in (_rows(x, "fuzhou_yuming")[0].reason or "")
-    blood = exchange("family.abuse", "donation.blood", SCHEMES, VOCABULARY)
+    blood = exchange("family.abuse", "donation.blood", schemes, VOCABULARY)
     meritown = _rows(blood, "meritown_2019")[0]
     assert meritown.status == "cannot be offset" and "no rule for" in (meritown.reason or "")
 

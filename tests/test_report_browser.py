@@ -20,7 +20,7 @@ import pytest
 
 from creditlab.cli.main import cli
 
-from conftest import ROOT
+from conftest import ROOT, replace_file
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 EXAMPLE = ROOT / "fixtures" / "example.yaml"
@@ -114,9 +114,14 @@ def _check(chromium: str, html_file: Path, tmp: Path, screenshot: Path) -> dict[
             assert re.search(r'class="point"><path d="M[^"]+"', markup), f"{key}: no bar"
         if key == "heat-map":
             assert 'href="data:image/png;base64,' in markup, "heat map: no image"
+    # Drawn in the test's own folder, then kept in tests/artifacts/ in one rename, so that
+    # runs side by side (xdist workers, two runs in one working tree) never read half a
+    # screenshot. Kept before it is checked: a bad one is there to look at.
+    shot = tmp / screenshot.name
+    _browse(chromium, html_file, tmp, f"--screenshot={shot}", "--window-size=1400,2400")
     ARTIFACTS.mkdir(exist_ok=True)
-    _browse(chromium, html_file, tmp, f"--screenshot={screenshot}", "--window-size=1400,2400")
-    width, height, pixels = _png_pixels(screenshot)
+    replace_file(screenshot, shot.read_bytes())
+    width, height, pixels = _png_pixels(shot)
     assert (width, height) == (1400, 2400)
     assert len(set(pixels[:len(pixels) // 2])) > 16, "the screenshot is blank"
     return charts

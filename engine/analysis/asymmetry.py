@@ -7,8 +7,9 @@ servants, teachers, business owners), `asymmetry` reports:
   subject condition (roles, residence, hukou, age) holds for the group's representative
   subject, an adult (born `REPRESENTATIVE_BORN`) with only the attribute that defines the
   group (rural: residence rural; civil servants: roles [civil_servant]; everyone: no
-  residence and no roles, so only rules for all people apply). `only_group` counts those
-  that apply to the group but not to everyone.
+  residence and no roles, so only rules for all people apply); `applies` is the matcher's
+  own semantics (`scoring.conditions.subject_holds`). `only_group` counts those that
+  apply to the group but not to everyone.
 - **on offer**: the points the applicable reward rules state, summed over rules: for each
   rule, the most one occurrence can give (its largest tier; a formula's maximum). Awards
   are on offer only to those who receive them; see `earnable` for what one can choose.
@@ -71,10 +72,10 @@ from creditlab.engine.inputs.scheme import (
     Rule,
     Scheme,
     SetScoreEffect,
-    SubjectCondition,
     TiersEffect,
 )
 from creditlab.engine.inputs.vocabulary import Vocabulary, shipped_vocabulary
+from creditlab.engine.scoring.conditions import subject_holds as applies
 from creditlab.engine.scoring.replay import replay
 
 __all__ = [
@@ -209,28 +210,6 @@ NOTES = (
     "The good-year plans are a supposition about a person (see plans), not a source's "
     "numbers; the climb repeats the better plan every year after one typical penalty.",
 )
-
-
-def applies(condition: SubjectCondition | None, subject: Subject, day: date) -> bool:
-    """Whether a rule's subject condition holds for `subject` on `day`.
-
-    The matcher's semantics: an unknown subject field (no residence, no born) never
-    satisfies a condition on it.
-    """
-    if condition is None:
-        return True
-    if condition.roles_any and not set(condition.roles_any) & set(subject.roles):
-        return False
-    if set(condition.roles_none) & set(subject.roles):
-        return False
-    if condition.residence is not None and subject.residence != condition.residence:
-        return False
-    if condition.hukou is not None and subject.hukou != condition.hukou:
-        return False
-    age = subject.age_on(day)
-    if condition.min_age is not None and (age is None or age < condition.min_age):
-        return False
-    return not (condition.max_age is not None and (age is None or age > condition.max_age))
 
 
 def asymmetry(schemes: Sequence[Scheme], groups: Sequence[Group] = GROUPS, *,

@@ -156,7 +156,7 @@ def explain(result: Replay, subject: str, scheme: str) -> Story:
     # points that lapsed by its day (a rule's validity), each dated on its own day; lapses
     # due by the end come last.
     for event in events.values():
-        while at < len(queue) and queue[at].is_lapse:
+        while at < len(queue) and queue[at].is_lapse and queue[at].at <= event.day:
             steps.append(_step(events[queue[at].event], queue[at], chosen))
             score, band = queue[at].score_after, queue[at].band_after
             at += 1

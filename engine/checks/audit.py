@@ -35,6 +35,7 @@ from creditlab.engine.inputs.history import Event, History, parse_history
 from creditlab.engine.inputs.located import Located
 from creditlab.engine.inputs.scheme import ReclassifyEffect, Rule, Scheme
 from creditlab.engine.inputs.vocabulary import Vocabulary, shipped_vocabulary
+from creditlab.engine.scoring.conditions import in_force
 from creditlab.engine.scoring.ledger import LedgerEntry
 from creditlab.engine.scoring.periods import add_duration, period_key
 from creditlab.engine.scoring.replay import Replay, replay
@@ -121,7 +122,7 @@ def _reclassification(run: Run, entry: LedgerEntry) -> ReclassifyEffect | None:
 
 def _states(run: Run) -> list[tuple[str, date, Decimal, str | None, str]]:
     """(subject, day, score, band, what) after every ledger entry, then at the end."""
-    out = [(entry.subject, event.day, entry.score_after, entry.band_after,
+    out = [(entry.subject, entry.at, entry.score_after, entry.band_after,
             f"after {entry.rule} on {entry.event}") for entry, event in run.entries()]
     end = run.history.end
     if end is not None:
@@ -134,9 +135,9 @@ def _states(run: Run) -> list[tuple[str, date, Decimal, str | None, str]]:
 
 def _first_reclassified(run: Run) -> dict[str, date]:
     first: dict[str, date] = {}
-    for entry, event in run.entries():
+    for entry, _event in run.entries():
         if _reclassification(run, entry) is not None:
-            first.setdefault(entry.subject, event.day)
+            first.setdefault(entry.subject, entry.at)
     return first
 
 
@@ -181,11 +182,11 @@ def _reclassification_holds(run: Run) -> None:
     position = 0
     for subject, day, score, band, what in states:
         if position < len(entries):
-            entry, event = entries[position]
+            entry, _event = entries[position]
             position += 1
             effect = _reclassification(run, entry)
             if effect is not None:
-                until = add_duration(event.day, effect.duration) if effect.duration else None
+                until = add_duration(entry.at, effect.duration) if effect.duration else None
                 active[subject] = (effect, until, entry.rule)
         if subject not in active:
             continue
@@ -252,7 +253,7 @@ def _caps_hold(run: Run) -> None:
     scheme = run.declared
     groups = {g.id: g for g in scheme.cap_groups}
     totals: dict[tuple[str, str], Decimal] = {}
-    for entry, event in run.entries():
+    for entry, _event in run.entries():
         rule = run.rule(entry.rule)
         if rule is None:
             continue
@@ -262,7 +263,7 @@ def _caps_hold(run: Run) -> None:
         if rule.cap_group is not None and rule.cap_group in groups:
             checks.append((f"cap group {rule.cap_group}", groups[rule.cap_group].cap))
         for name, cap in checks:
-            key = (f"{entry.subject} {name}", period_key(cap.per, event.day))
+            key = (f"{entry.subject} {name}", period_key(cap.per, entry.at))
             totals[key] = totals.get(key, Decimal(0)) + entry.applied
             if abs(totals[key]) > cap.points:
                 period = f" in {key[1]}" if key[1] else ""
@@ -272,11 +273,11 @@ def _caps_hold(run: Run) -> None:
 
 def _limits_hold(run: Run) -> None:
     counts: dict[tuple[str, str, str], int] = {}
-    for entry, event in run.entries():
+    for entry, _event in run.entries():
         rule = run.rule(entry.rule)
         if rule is None or rule.frequency is None or not (entry.applied or entry.changes):
             continue
-        key = (entry.subject, rule.id, period_key(rule.frequency.per, event.day))
+        key = (entry.subject, rule.id, period_key(rule.frequency.per, entry.at))
         counts[key] = counts.get(key, 0) + 1
         if counts[key] > rule.frequency.times:
             raise Violation(f"{entry.subject}: {rule.id} scored {counts[key]} times in "
@@ -289,9 +290,8 @@ def _in_force(run: Run) -> None:
         rule = run.rule(entry.rule)
         if rule is None:
             continue
-        if (rule.effective_from and event.day < rule.effective_from) or (
-                rule.effective_to and event.day > rule.effective_to):
-            raise Violation(f"{rule.id} fired on {event.id} ({event.day}), outside its "
+        if not in_force(rule, entry.at):
+            raise Violation(f"{rule.id} fired on {event.id} ({entry.at}), outside its "
                             f"effective dates {rule.effective_from or '…'} to "
                             f"{rule.effective_to or '…'}")
 

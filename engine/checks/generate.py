@@ -3,8 +3,10 @@
 Plain generation rarely reaches a scheme's rare rules (a role, a threshold, a date range).
 `histories(scheme=...)` therefore draws most events from the rules themselves: the types a
 rule matches, attribute values at and around each condition's and tier's boundaries, each
-role a rule conditions on, ages around age limits and dates around effective dates; one
-event in ten is of any vocabulary type, so that unmatched events are replayed too.
+role a rule conditions on, subjects who reach an age limit within the generated years and
+dates around effective dates; one event in ten is of any vocabulary type, so that
+unmatched events are replayed too. Which values meet a rule's conditions is decided by
+the matcher's own semantics (`scoring.conditions`).
 
 Histories are plain data in the shape of a YAML history file (`subjects`, `events`), so a
 failing example can be written out and replayed as it is. Public through
@@ -20,7 +22,6 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from creditlab.engine.checks.intervals import condition_holds
 from creditlab.engine.inputs.scheme import (
     FormulaEffect,
     QuantityTiersEffect,
@@ -29,6 +30,7 @@ from creditlab.engine.inputs.scheme import (
     TiersEffect,
 )
 from creditlab.engine.inputs.vocabulary import AttrSpec, Vocabulary, shipped_vocabulary
+from creditlab.engine.scoring.conditions import condition_holds
 
 __all__ = [
     "END",
@@ -73,14 +75,20 @@ def attr_values(spec: AttrSpec) -> st.SearchStrategy[Any]:
 
 @st.composite
 def subjects(draw: st.DrawFn, sid: str, kind: str | None = None,
-             roles: tuple[str, ...] = (), vocabulary: Vocabulary | None = None
-             ) -> dict[str, Any]:
-    """A subject record; `roles` are drawn more often than the vocabulary's other roles."""
+             roles: tuple[str, ...] = (), vocabulary: Vocabulary | None = None,
+             ages: tuple[int, ...] = ()) -> dict[str, Any]:
+    """A subject record; `roles` are drawn more often than the vocabulary's other roles,
+    and half of those born on a known date reach one of `ages` between START and END."""
     voc = vocabulary or shipped_vocabulary()
     subject: dict[str, Any] = {
         "id": sid, "kind": kind or draw(st.sampled_from(["person", "person", "enterprise"]))}
     if draw(st.integers(0, 3)):
-        subject["born"] = draw(st.dates(date(1940, 1, 1), date(2010, 12, 31)))
+        if len(ages) > 0 and draw(st.booleans()):
+            # Events before that birthday are below the age limit, events after it reach it.
+            birthday = draw(st.dates(START, END))
+            subject["born"] = _years_before(birthday, draw(st.sampled_from(ages)))
+        else:
+            subject["born"] = draw(st.dates(date(1940, 1, 1), date(2010, 12, 31)))
     if draw(st.integers(0, 3)):
         subject["residence"] = draw(st.sampled_from(["urban", "rural"]))
     if draw(st.booleans()):
@@ -89,6 +97,14 @@ def subjects(draw: st.DrawFn, sid: str, kind: str | None = None,
     pool = list(roles) if aimed else list(voc.roles)
     subject["roles"] = sorted(draw(st.lists(st.sampled_from(pool), max_size=3, unique=True)))
     return subject
+
+
+def _years_before(day: date, years: int) -> date:
+    """The day `years` years before `day` (28 February for a 29 February)."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
 
 
 @st.composite
@@ -128,6 +144,8 @@ class Targets:
     days: tuple[date, ...]
     start: date
     end: date
+    ages: tuple[int, ...] = ()
+    """The ages at which a rule's age limit changes its answer (min_age, max_age + 1)."""
 
 
 def boundary_values(spec: AttrSpec, constants: list[Any]) -> tuple[Any, ...]:
@@ -206,6 +224,7 @@ def _targets(scheme: Scheme, voc: Vocabulary) -> Targets:
     constants: dict[tuple[str, str], list[Any]] = {}
     roles: set[str] = set()
     days: set[date] = set()
+    ages: set[int] = set()
     for rule in scheme.rules:
         for etype in rule.match.types:
             for attr in _condition_attrs(rule):
@@ -214,6 +233,10 @@ def _targets(scheme: Scheme, voc: Vocabulary) -> Targets:
         if subj is not None:
             roles.update(subj.roles_any)
             roles.update(subj.roles_none)
+            if subj.min_age is not None:
+                ages.add(subj.min_age)
+            if subj.max_age is not None:
+                ages.add(subj.max_age + 1)
         for day in (rule.effective_from, rule.effective_to):
             if day is not None:
                 days.update((day - timedelta(days=1), day, day + timedelta(days=1)))
@@ -229,18 +252,11 @@ def _targets(scheme: Scheme, voc: Vocabulary) -> Targets:
                 conds = [c for c in rule.match.where if c.attr == attr]
                 candidates = values.get((etype, attr), ())
                 meets[(index, etype, attr)] = tuple(
-                    v for v in candidates if all(condition_holds(c, _exact(v)) for c in conds))
+                    v for v in candidates if all(condition_holds(c, v) for c in conds))
     start = min([START, *(d - timedelta(days=60) for d in days)])
     end = max([END, *(d + timedelta(days=60) for d in days)])
     return Targets(scheme, tuple(scheme.rules), values, meets, tuple(sorted(roles)),
-                   tuple(sorted(days)), start, end)
-
-
-def _exact(value: Any) -> Any:
-    """A value as a condition compares it: numbers as Decimal."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return Decimal(value)
-    return value
+                   tuple(sorted(days)), start, end, tuple(sorted(ages)))
 
 
 _spread = st.integers(0, 2 ** 16 - 1)
@@ -301,7 +317,8 @@ def histories(draw: st.DrawFn, max_subjects: int = 4, max_events: int = 25,
         if scheme is not None:
             other = "enterprise" if scheme.subject_kind == "person" else "person"
             kind = scheme.subject_kind if draw(st.integers(0, 5)) else other
-        subs.append(draw(subjects(f"s{i}", kind, targets.roles if targets else (), voc)))
+        subs.append(draw(subjects(f"s{i}", kind, targets.roles if targets else (), voc,
+                                  targets.ages if targets else ())))
     ids = [s["id"] for s in subs]
     # The offset (drawn once per history) spreads histories over all the rules, so rules
     # late in the file are reached as often as early ones.

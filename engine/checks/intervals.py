@@ -1,9 +1,9 @@
 """Intervals of the number line and conditions over attribute values.
 
 Bands, quantity tiers and a rule's numeric conditions each cover part of the number line;
-lint asks whether they overlap, leave gaps or can be met at all, and the history generator
-asks which values meet a rule's conditions. Both use these helpers, which evaluate a
-condition exactly as the matcher decides it.
+lint asks whether they overlap, leave gaps or can be met at all. Whether a value meets a
+condition is the matcher's own semantics, `scoring.conditions.condition_holds`
+(re-exported here for the callers that import it from this module).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 from creditlab.engine.describe import number as _plain
 from creditlab.engine.inputs.scheme import Condition, Range
 from creditlab.engine.inputs.vocabulary import AttrSpec
+from creditlab.engine.scoring.conditions import condition_holds
 
 __all__ = ["Region", "condition_holds", "merge", "range_of", "regions", "satisfiable", "span"]
 
@@ -108,23 +109,6 @@ def range_of(conds: list[Condition]) -> Range:
         if c.op in ("lt", "lte", "eq") and (hi is None or v < hi or (v == hi and c.op == "lt")):
             hi, hi_in = v, c.op != "lt"
     return Range(min=lo, min_inclusive=lo_in, max=hi, max_inclusive=hi_in)
-
-
-def condition_holds(cond: Condition, value: Any) -> bool:
-    """Whether an attribute value meets a rule's condition (as the matcher decides it)."""
-    target: Any = cond.value
-    if cond.op == "in":
-        assert isinstance(target, list)
-        return value in target
-    if cond.op == "eq":
-        return bool(value == target)
-    if cond.op == "ne":
-        return bool(value != target)
-    if isinstance(value, (bool, str)) or type(value) is not type(target):
-        return False
-    ops = {"gt": value > target, "gte": value >= target, "lt": value < target,
-           "lte": value <= target}
-    return bool(ops[cond.op])
 
 
 def satisfiable(conds: list[Condition], spec: AttrSpec) -> bool:

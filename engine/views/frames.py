@@ -34,6 +34,7 @@ from creditlab.engine.analysis.compare import Diff, Population
 from creditlab.engine.analysis.exchange import Exchange
 from creditlab.engine.analysis.matrix import Matrix
 from creditlab.engine.canonical import dumps, plain
+from creditlab.engine.describe import entry_record
 from creditlab.engine.scoring.replay import Replay
 
 __all__ = [
@@ -85,12 +86,13 @@ def _frame(records: Iterable[Mapping[str, Any]], columns: Columns, manifest: Map
 _RESULTS: Columns = (("subject", "string"), ("scheme", "string"), ("start", "Float64"),
                      ("score", "Float64"), ("band", "string"), ("flags", "string"),
                      ("events_scored", "Int64"), ("events_unscored", "Int64"))
-_LEDGER: Columns = (("event", "string"), ("subject", "string"), ("scheme", "string"),
+_LEDGER: Columns = (("kind", "string"), ("at", "string"), ("event", "string"),
+                    ("type", "string"), ("subject", "string"), ("scheme", "string"),
                     ("rule", "string"), ("points", "Float64"), ("applied", "Float64"),
                     ("score_before", "Float64"), ("score_after", "Float64"),
                     ("band_before", "string"), ("band_after", "string"),
                     ("effects", "string"), ("note", "string"), ("fidelity", "string"),
-                    ("quote", "string"))
+                    ("source_file", "string"), ("source_line", "Int64"), ("quote", "string"))
 
 
 def results_frame(result: Replay) -> pd.DataFrame:
@@ -100,9 +102,19 @@ def results_frame(result: Replay) -> pd.DataFrame:
 
 
 def ledger_frame(result: Replay) -> pd.DataFrame:
-    """One row per ledger entry, in replay order, with each rule's source quote."""
-    rows = ({**e.as_dict(), "quote": e.source.get("quote")} for e in result.ledger)
+    """One row per ledger entry, in replay order: its kind and day, the event's type, what
+    it did in words, and the rule's source (a seed's file and line, or an external
+    source's address) with its quote."""
+    rows = ({**entry_record(e), "source_file": _source_file(e.source),
+             "source_line": e.source.get("line"), "quote": e.source.get("quote")}
+            for e in result.ledger)
     return _frame(rows, _LEDGER, result.manifest, result.digest)
+
+
+def _source_file(source: Mapping[str, Any]) -> str | None:
+    if source.get("kind") == "seed":
+        return str(source.get("file"))
+    return str(source["url"]) if source.get("url") else None
 
 
 # --- analyses ---------------------------------------------------------------------------

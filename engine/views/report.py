@@ -134,12 +134,11 @@ def _ledger_table(index: ReplayIndex, subjects: set[str]) -> str:
     for n, e in shown:
         scheme = index.schemes[e.scheme]
         rule = scheme.rule(e.rule)
-        event = index.events[e.event]
         given = "–" if e.points is None else signed(e.points)
         quote = rule.source.quote if rule is not None else ""
         where = describe_source(rule.source).removesuffix(f"“{quote}”").strip() \
             if rule is not None else ""
-        rows.append([str(n), _esc(e.event), _esc(event.day.isoformat()), _esc(e.subject),
+        rows.append([str(n), _esc(e.event), _esc(e.at.isoformat()), _esc(e.subject),
                      _esc(e.scheme), _esc(e.rule), given, signed(e.applied),
                      f"{number(e.score_before)} → {number(e.score_after)}",
                      _esc(e.band_after or "–" if e.band_before == e.band_after

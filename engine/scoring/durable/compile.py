@@ -6,6 +6,8 @@ sibling conditions on one node); no ruleset is written by hand.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -31,8 +33,11 @@ class CompiledScheme:
 
     @property
     def ruleset_name(self) -> str:
-        digest = self.scheme.sha256.removeprefix("sha256:")[:16] or "inline"
-        return f"{self.scheme.id}-{digest}"
+        """The scheme's id and a hash of the ruleset itself: two schemes share a ruleset
+        only when their rules compile to the same one (a scheme built in memory has no
+        file hash to go by)."""
+        text = json.dumps(self.definition, sort_keys=True, default=str)
+        return f"{self.scheme.id}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
 
 
 def compile_scheme(scheme: Scheme) -> CompiledScheme:
