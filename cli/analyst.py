@@ -8,7 +8,6 @@ Parquet carry the run's manifest and digest (see `creditlab.engine.views.frames`
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
@@ -16,10 +15,10 @@ from typing import Any
 import click
 
 from creditlab.engine import load_history, replay, resolve_schemes, shipped_vocabulary
-from creditlab.engine.canonical import dumps
+from creditlab.engine.inputs.scheme import Scheme
 from creditlab.engine.scoring.replay import Replay
 
-from .output import console
+from .output import check_output, console, force_option, json_text, output_file
 
 __all__ = ["COMMANDS"]
 
@@ -27,8 +26,11 @@ _FORMATS = ("table", "json", "csv", "parquet")
 
 
 def _output_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    func = click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
-                        help="Write to FILE instead of stdout (required for parquet).")(func)
+    func = force_option(func)
+    func = click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True),
+                        default=None, metavar="FILE",
+                        help="Write to FILE instead of stdout ('-': stdout; required for "
+                             "parquet). An existing FILE is replaced only with --force.")(func)
     return click.option("--format", "fmt", type=click.Choice(_FORMATS), default="table",
                         show_default=True,
                         help="table for people, json for scripts, csv or parquet for "
@@ -50,44 +52,43 @@ def _persona_options(func: Callable[..., Any]) -> Callable[..., Any]:
                         help="A role of the person (teacher, civil_servant, ...); repeat.")(func)
 
 
-def _replayed(history: str, schemes: Sequence[str]) -> Replay:
-    vocabulary = shipped_vocabulary()
-    return replay(load_history(history, vocabulary), resolve_schemes(tuple(schemes)))
+def _replayed(history: str, chosen: Sequence[Scheme]) -> Replay:
+    return replay(load_history(history, shipped_vocabulary()), list(chosen))
 
 
-def _emit(fmt: str, output: str | None, data: Callable[[], dict[str, Any]],
-          frame: Callable[[], Any], tables: Callable[[], list[Any]]) -> None:
-    """Write the result in the chosen format, to stdout or `output`."""
+def _inputs(history: str | None, chosen: Sequence[Scheme]) -> list[str]:
+    """The files a command reads, which its output may never replace."""
+    return [*([history] if history else []), *(s.file for s in chosen)]
+
+
+def _emit(fmt: str, output: str | None, force: bool, inputs: Sequence[str],
+          data: Callable[[], dict[str, Any]], frame: Callable[[], Any],
+          tables: Callable[[], list[Any]]) -> None:
+    """Write the result in the chosen format, to stdout or `output` (written safely: see
+    `output_file`)."""
     from creditlab.engine.views import frames
 
     if fmt == "parquet":
-        if output is None:
+        if output is None or output == "-":
             raise click.UsageError("--format parquet writes a binary file: give -o/--output FILE")
-        frames.to_parquet(frame(), output)
-    elif fmt == "csv":
-        if output is None:
-            frames.to_csv(frame(), sys.stdout)
+        frames.to_parquet(frame(), output, overwrite=force, inputs=inputs)
+        return
+    with output_file(output, force=force, inputs=inputs) as out:
+        if fmt == "csv":
+            frames.to_csv(frame(), out)
+        elif fmt == "json":
+            out.write(json_text(data(), out, indent=2) + "\n")
         else:
-            frames.to_csv(frame(), output)
-    elif fmt == "json":
-        text = dumps(data(), indent=2) + "\n"
-        if output is None:
-            click.echo(text, nl=False)
-        else:
-            with open(output, "w", encoding="utf-8") as handle:
-                handle.write(text)
-    else:
-        if output is None:
-            out = console()
+            target = console() if output is None or output == "-" else console(out)
             for item in tables():
-                out.print(item)
-        else:
-            from rich.console import Console
+                target.print(item)
 
-            with open(output, "w", encoding="utf-8") as handle:
-                out = Console(file=handle, width=160, highlight=False)
-                for item in tables():
-                    out.print(item)
+
+def _check(fmt: str, output: str | None, force: bool, inputs: Sequence[str]) -> None:
+    """Fail before the work when the output cannot be written."""
+    if fmt == "parquet" and (output is None or output == "-"):
+        raise click.UsageError("--format parquet writes a binary file: give -o/--output FILE")
+    check_output(output, force=force, inputs=inputs)
 
 
 def _day(value: Any) -> date | None:
@@ -103,7 +104,7 @@ def _day(value: Any) -> date | None:
               show_default=True, help="Which rows csv and parquet export.")
 @_output_options
 def diff_command(history: str, schemes: Sequence[str], all_events: bool, table: str, fmt: str,
-                 output: str | None) -> None:
+                 output: str | None, force: bool) -> None:
     """Where schemes part ways on one history: per subject, per event, rule by rule.
 
     Per subject: start, final score, band, and the score as a share of each scheme's
@@ -119,8 +120,11 @@ def diff_command(history: str, schemes: Sequence[str], all_events: bool, table: 
 
     from .analyst_render import diff_tables
 
-    result = diff(_replayed(history, schemes), all_events=all_events)
-    _emit(fmt, output, result.as_dict,
+    chosen = resolve_schemes(tuple(schemes))
+    inputs = _inputs(history, chosen)
+    _check(fmt, output, force, inputs)
+    result = diff(_replayed(history, chosen), all_events=all_events)
+    _emit(fmt, output, force, inputs, result.as_dict,
           lambda: (frames.diff_events_frame(result) if table == "events"
                    else frames.diff_subjects_frame(result)),
           lambda: diff_tables(result))
@@ -136,7 +140,7 @@ def diff_command(history: str, schemes: Sequence[str], all_events: bool, table: 
 @_output_options
 def matrix_command(codes: Sequence[str], schemes: Sequence[str], roles: Sequence[str],
                    residence: str | None, on: Any, attrs: Sequence[str], fmt: str,
-                   output: str | None) -> None:
+                   output: str | None, force: bool) -> None:
     """The same behaviour scored differently: one row per behaviour, one column per scheme.
 
     Each cell is what one occurrence does for that kind of person, read from a replay:
@@ -157,11 +161,14 @@ def matrix_command(codes: Sequence[str], schemes: Sequence[str], roles: Sequence
 
     from .analyst_render import matrix_tables
 
+    chosen = resolve_schemes(tuple(schemes))
+    inputs = _inputs(None, chosen)
+    _check(fmt, output, force, inputs)
     result = behaviour_matrix(
-        resolve_schemes(tuple(schemes)), shipped_vocabulary(), codes=tuple(codes),
+        chosen, shipped_vocabulary(), codes=tuple(codes),
         attrs=parse_attrs(attrs), persona=Persona(tuple(roles), residence),
         on=_day(on) or REFERENCE_DAY)
-    _emit(fmt, output, result.as_dict, lambda: frames.matrix_frame(result),
+    _emit(fmt, output, force, inputs, result.as_dict, lambda: frames.matrix_frame(result),
           lambda: matrix_tables(result))
 
 
@@ -179,7 +186,7 @@ def matrix_command(codes: Sequence[str], schemes: Sequence[str], roles: Sequence
 def exchange_command(offence: str, good: str, attrs: Sequence[str],
                      offence_attrs: Sequence[str], schemes: Sequence[str],
                      roles: Sequence[str], residence: str | None, on: Any, fmt: str,
-                     output: str | None) -> None:
+                     output: str | None, force: bool) -> None:
     """How much of a good act offsets one offence, scheme by scheme.
 
     Replays the offence and then good acts, as early as each scheme's limits allow, until
@@ -196,10 +203,13 @@ def exchange_command(offence: str, good: str, attrs: Sequence[str],
 
     from .analyst_render import exchange_tables
 
-    result = exchange(offence, good, resolve_schemes(tuple(schemes)), shipped_vocabulary(),
+    chosen = resolve_schemes(tuple(schemes))
+    inputs = _inputs(None, chosen)
+    _check(fmt, output, force, inputs)
+    result = exchange(offence, good, chosen, shipped_vocabulary(),
                       offence_attrs=parse_attrs(offence_attrs), good_attrs=parse_attrs(attrs),
                       persona=Persona(tuple(roles), residence), on=_day(on) or REFERENCE_DAY)
-    _emit(fmt, output, result.as_dict, lambda: frames.exchange_frame(result),
+    _emit(fmt, output, force, inputs, result.as_dict, lambda: frames.exchange_frame(result),
           lambda: exchange_tables(result))
 
 
@@ -210,7 +220,7 @@ def exchange_command(offence: str, good: str, attrs: Sequence[str],
               default="bands", show_default=True, help="Which rows csv and parquet export.")
 @_output_options
 def compare_command(history: str, schemes: Sequence[str], table: str, fmt: str,
-                    output: str | None) -> None:
+                    output: str | None, force: bool) -> None:
     """How schemes sort a population: bands, rank agreement (Kendall's tau), band flips.
 
     Example:
@@ -222,8 +232,11 @@ def compare_command(history: str, schemes: Sequence[str], table: str, fmt: str,
 
     from .analyst_render import compare_tables
 
-    result = compare_population(_replayed(history, schemes))
-    _emit(fmt, output, result.as_dict, lambda: frames.compare_frames(result)[table],
+    chosen = resolve_schemes(tuple(schemes))
+    inputs = _inputs(history, chosen)
+    _check(fmt, output, force, inputs)
+    result = compare_population(_replayed(history, chosen))
+    _emit(fmt, output, force, inputs, result.as_dict, lambda: frames.compare_frames(result)[table],
           lambda: compare_tables(result))
 
 

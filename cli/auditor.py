@@ -22,6 +22,7 @@ from creditlab.engine import (
 from creditlab.engine.checks.lint import Finding, has_errors, lint_file
 from creditlab.engine.inputs.catalog import schemes_dir, shipped_scheme_files
 from creditlab.engine.inputs.scheme import Scheme
+from creditlab.engine.views.files import write_new
 
 from .output import console, format_option, write_json
 
@@ -105,7 +106,12 @@ def _findings_table(findings: list[Finding]) -> Table:
               help="Seed of the generated histories (the same seed, the same run).")
 @click.option("--counterexamples", "directory", type=click.Path(file_okay=False),
               default="counterexamples", show_default=True,
-              help="Folder the shrunk history of each failed property is written to.")
+              help="Folder the shrunk history of each failed property is written to, as "
+                   "SCHEME.PROPERTY.yaml; an earlier one is kept and the new one numbered "
+                   "(SCHEME.PROPERTY.2.yaml) unless --force.")
+@click.option("--force", is_flag=True,
+              help="Replace an earlier counterexample of the same name instead of writing "
+                   "a numbered one.")
 @click.option("--property", "properties", multiple=True, metavar="NAME",
               help="Check only this property; repeat for several.")
 @click.option("--reference", metavar="SCHEME_OR_PATH",
@@ -124,7 +130,8 @@ def _findings_table(findings: list[Finding]) -> Table:
 def audit_command(schemes: Sequence[str], max_examples: int, max_events: int, seed: int,
                   directory: str,
                   properties: Sequence[str], reference: str | None, flips: Sequence[str],
-                  history: str | None, fail_on_disparity: bool, fmt: str) -> None:
+                  history: str | None, fail_on_disparity: bool, force: bool,
+                  fmt: str) -> None:
     """Property-test schemes over generated histories; or flip one attribute per group.
 
     Each property is reported pass or fail; a failure's shrunk history is written to
@@ -157,13 +164,24 @@ def audit_command(schemes: Sequence[str], max_examples: int, max_events: int, se
             raise click.UsageError("--reference needs exactly one scheme to audit")
         declared = resolve_schemes((reference,))[0]
     _property_command(chosen, schemes, declared, properties, max_examples, max_events, seed,
-                      directory, fmt)
+                      directory, force, fmt)
 
 
 def _property_command(chosen: list[Scheme], names: Sequence[str], declared: Scheme | None,
                       properties: Sequence[str], max_examples: int, max_events: int,
-                      seed: int, directory: str, fmt: str) -> None:
-    from creditlab.engine.checks.audit import audit_scheme, write_counterexample
+                      seed: int, directory: str, force: bool, fmt: str) -> None:
+    from creditlab.engine.checks.audit import audit_scheme, counterexample_yaml
+
+    inputs = [s.file for s in (*chosen, *([declared] if declared else []))]
+
+    def save(name: str, text: str) -> Path:
+        folder = Path(directory)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise click.ClickException(f"cannot write counterexamples to {folder}: "
+                                       f"{exc.strerror}") from None
+        return write_new(folder / name, text, overwrite=force, inputs=inputs)
 
     reports: list[dict[str, Any]] = []
     for i, scheme in enumerate(chosen):
@@ -177,8 +195,7 @@ def _property_command(chosen: list[Scheme], names: Sequence[str], declared: Sche
             row["scheme"] = scheme.id
             row["counterexample"] = row["replay"] = None
             if result.counterexample is not None:
-                path = write_counterexample(
-                    Path(directory) / f"{scheme.id}.{result.property}.yaml", result)
+                path = save(f"{scheme.id}.{result.property}.yaml", counterexample_yaml(result))
                 row["counterexample"] = str(path)
                 row["replay"] = f"creditlab replay {path} --scheme {ref} --explain"
             rows.append(row)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import click
@@ -14,7 +12,7 @@ from creditlab.engine.analysis.asymmetry import asymmetry as asymmetry_of
 from creditlab.engine.analysis.matrix import behaviour_matrix
 from creditlab.engine.views.report import build_report
 
-from .output import ProgressBar
+from .output import ProgressBar, check_output, force_option, output_file
 
 __all__ = ["COMMANDS", "report"]
 
@@ -33,9 +31,12 @@ LONG_REPLAY = 200_000
 @click.option("--asymmetry/--no-asymmetry", default=True, show_default=True,
               help="Add the asymmetry bars: what each group can earn and lose per scheme.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, allow_dash=True),
-              help="The HTML file to write ('-' for stdout).")
+              metavar="FILE",
+              help="The HTML file to write ('-' for stdout). An existing FILE is replaced "
+                   "only with --force.")
+@force_option
 def report(history: str, schemes: Sequence[str], subjects: Sequence[str], heat_map: bool,
-           asymmetry: bool, output: str) -> None:
+           asymmetry: bool, output: str, force: bool) -> None:
     """Write one self-contained HTML report of a history: charts, captions, the ledger.
 
     Score trajectories per subject on an explicit normalised axis, band timelines, the
@@ -49,8 +50,10 @@ def report(history: str, schemes: Sequence[str], subjects: Sequence[str], heat_m
         creditlab report fixtures/personas/rural_farmer.yaml --scheme fuzhou_yuming -o lu.html
     """
     vocabulary = shipped_vocabulary()
-    loaded = load_history(history, vocabulary)
     chosen = resolve_schemes(tuple(schemes))
+    inputs = [history, *(s.file for s in chosen)]
+    check_output(output, force=force, inputs=inputs)  # before the work, not after
+    loaded = load_history(history, vocabulary)
     bar: Any = ProgressBar() if len(loaded.events) * len(chosen) > LONG_REPLAY else None
     try:
         result = replay(loaded, chosen,
@@ -68,13 +71,10 @@ def report(history: str, schemes: Sequence[str], subjects: Sequence[str], heat_m
     finally:
         if bar:
             bar.close()
+    with output_file(output, force=force, inputs=inputs) as out:
+        out.write(page)
     if output == "-":
-        sys.stdout.write(page)
         return
-    try:
-        Path(output).write_text(page, encoding="utf-8")
-    except OSError as exc:
-        raise click.ClickException(f"cannot write {output}: {exc.strerror}") from None
     click.echo(f"Wrote {output} ({len(page.encode('utf-8')) // 1024} KB): open it in a "
                "browser; it works offline.", err=True)
 

@@ -1,11 +1,16 @@
 """The `creditlab` command: thin wrappers that parse, call the engine and render.
 
-Exit codes (the contract): 0 success, 1 bad input or a failed check, 2 wrong usage.
-Results go to stdout, errors to stderr.
+Exit codes (the contract): 0 success, 1 bad input or a failed check, 2 wrong usage,
+130 interrupted (Ctrl-C). Results go to stdout, errors to stderr, one line each: a file
+that cannot be written, a full disk or a missing folder is `Error: ...` and exit 1; a
+closed stdout (`creditlab replay ... | head -1`) ends the command quietly with exit 1;
+text stdout cannot encode is written with backslash escapes (`\u4e2d`), never a crash.
 """
 
 from __future__ import annotations
 
+import io
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -50,6 +55,58 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except CreditlabError as exc:
             raise click.ClickException(str(exc)) from None
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            raise click.exceptions.Exit(INTERRUPTED) from None
+        except BrokenPipeError:
+            _silence_stdout()
+            raise click.exceptions.Exit(1) from None
+        except OSError as exc:
+            _flush_or_silence_stdout()
+            raise click.ClickException(_os_message(exc)) from None
+
+
+INTERRUPTED = 130
+"""Exit code after Ctrl-C: 128 + SIGINT, as shells report a process killed by it."""
+
+
+def _os_message(exc: OSError) -> str:
+    """One line for an OSError no layer below turned into a CreditlabError: with no file
+    name, it came from writing stdout (a full disk, a closed terminal)."""
+    what = str(exc.filename) if exc.filename else "cannot write the output"
+    return f"{what}: {exc.strerror or exc}"
+
+
+def _flush_or_silence_stdout() -> None:
+    """Flush what stdout holds; if that fails too (a full disk), drop it quietly."""
+    try:
+        sys.stdout.flush()
+    except OSError:
+        _silence_stdout()
+
+
+def _buffered_stdout() -> None:
+    """With PYTHONUNBUFFERED=1 stdout writes straight to the file, and a partial write (a
+    disk filling up) is dropped without an error: put a buffer between, flushed at each
+    line, which retries partial writes and raises when the disk is full."""
+    buffer = getattr(sys.stdout, "buffer", None)
+    if isinstance(buffer, io.RawIOBase) and isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout = io.TextIOWrapper(io.BufferedWriter(buffer), encoding=sys.stdout.encoding,
+                                      errors=sys.stdout.errors, line_buffering=True)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null once the reader is gone, so that Python's last flush at
+    exit does not print a BrokenPipeError of its own."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return  # not a real file (a test runner's buffer)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -195,7 +252,28 @@ for _command in (*analyst.COMMANDS, *auditor.COMMANDS, *educator.COMMANDS,
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the console script."""
-    cli.main(args=list(argv) if argv is not None else None, prog_name="creditlab")
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):  # PYTHONIOENCODING=ascii: escape, never crash
+            stream.reconfigure(errors="backslashreplace")
+    _buffered_stdout()
+    try:
+        code = cli.main(args=list(argv) if argv is not None else None, prog_name="creditlab",
+                        standalone_mode=False)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+        code = 1
+    except OSError as exc:  # the last flush of stdout failed (a full disk)
+        _silence_stdout()
+        click.echo(f"Error: {_os_message(exc)}", err=True)
+        code = 1
+    except click.ClickException as exc:
+        exc.show()
+        code = exc.exit_code
+    except (click.Abort, KeyboardInterrupt):  # Ctrl-C while parsing arguments
+        click.echo("interrupted", err=True)
+        code = INTERRUPTED
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

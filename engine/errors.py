@@ -6,6 +6,7 @@
     │   ├── SchemeError            a scheme file is malformed, invalid or unresolvable
     │   └── VocabularyError        the vocabulary file is malformed or invalid
     ├── UnknownSchemeError         a scheme id that is not shipped (with "did you mean")
+    ├── OutputError                a file creditlab was asked to write cannot or must not be
     └── EngineError                durable_rules misbehaved (a bug, never bad input)
 
 Each error keeps its context as attributes and builds its message from them, so the CLI
@@ -15,6 +16,7 @@ can print it and exit 1 without knowing which kind it is.
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -23,6 +25,7 @@ __all__ = [
     "EngineError",
     "HistoryError",
     "InputError",
+    "OutputError",
     "SchemeError",
     "UnknownSchemeError",
     "VocabularyError",
@@ -97,6 +100,16 @@ class UnknownSchemeError(CreditlabError):
             f"unknown scheme {scheme_id!r}{did_you_mean(scheme_id, self.known)}; "
             f"shipped schemes: {', '.join(self.known)}"
         )
+
+
+class OutputError(CreditlabError):
+    """A file creditlab was asked to write cannot be written, or must not be (a link, a
+    device, an input of the same command, an existing file without --force)."""
+
+    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
+        self.path = os.fspath(path)
+        self.reason = reason
+        super().__init__(f"cannot write {self.path}: {reason}")
 
 
 class EngineError(CreditlabError):

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from creditlab.engine.errors import HistoryError
 from creditlab.engine.inputs.history import Event, History, load_history
 from creditlab.engine.inputs.vocabulary import Vocabulary, shipped_vocabulary
 
@@ -214,8 +215,11 @@ def test_as_of(vocabulary: Vocabulary, tmp_path: Path) -> None:
                    {"record": "subject", "id": "s", "kind": "person"}])
     h = load_history(write(tmp_path, "d.jsonl", lines), vocabulary)
     assert h.as_of == date(2021, 6, 30) and h.events == () and h.end == date(2021, 6, 30)
-    empty = load_history(write(tmp_path, "e.yaml", "subjects: []\nevents: []\n"), vocabulary)
-    assert empty.end is None and empty.name is None
+    quiet = load_history(write(tmp_path, "e.yaml", "subjects: [{id: s, kind: person}]\n"
+                               "events: []\n"), vocabulary)
+    assert quiet.end is None and quiet.name is None  # subjects, no events: fine
+    with pytest.raises(HistoryError, match="the history is empty"):
+        load_history(write(tmp_path, "f.yaml", "subjects: []\nevents: []\n"), vocabulary)
 
 
 def test_sha256_is_the_files(vocabulary: Vocabulary, tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ MARK = re.compile(r"#\s*lint:\s*(?P<code>[a-z-]+)")
 CASES = sorted(p for p in FIXTURES.glob("*.yaml") if p.stem != "clean")
 LOAD_ERRORS = {"invalid-scheme", "rule-without-source", "rule-without-fidelity",
                "fidelity-without-note", "unknown-event-type", "unknown-attribute",
-               "unknown-role", "unknown-cap-group", "never-in-force"}
+               "unknown-role", "unknown-cap-group", "never-in-force", "engine-limit"}
 
 
 def marker(path: Path) -> tuple[str, int]:

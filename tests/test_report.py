@@ -31,7 +31,8 @@ CLI = cli
 
 
 class Page(HTMLParser):
-    """Collects what the tests look at: attributes, figures and their parts, ledger rows."""
+    """Collects what the tests look at: attributes, figures and their parts (their kind, the
+    heading they carry, the subject section they sit in), ledger rows."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -42,12 +43,20 @@ class Page(HTMLParser):
         self._caption = False
         self._row: str | None = None
         self._text: list[str] = []
+        self._section: str | None = None
+        self._heading = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         found = {k: v or "" for k, v in attrs}
         self.attrs += [(tag, k, v) for k, v in found.items()]
-        if tag == "figure" and "chart" in found.get("class", "").split():
-            self._figure = {"id": found.get("id"), "charts": 0, "caption": ""}
+        if tag == "section" and "subject" in found.get("class", "").split():
+            self._section = found.get("id")
+        elif tag == "figure" and "chart" in found.get("class", "").split():
+            self._figure = {"id": found.get("id"), "kind": found.get("data-chart"),
+                            "section": self._section, "title": "", "charts": 0,
+                            "caption": ""}
+        elif tag == "h3" and self._figure is not None:
+            self._heading = True
         elif tag == "div" and "plotly-graph-div" in found.get("class", "") \
                 and self._figure is not None:
             self._figure["charts"] += 1
@@ -57,7 +66,11 @@ class Page(HTMLParser):
             self._row, self._text = found["id"], []
 
     def handle_endtag(self, tag: str) -> None:
-        if tag == "figure" and self._figure is not None:
+        if tag == "section":
+            self._section = None
+        elif tag == "h3":
+            self._heading = False
+        elif tag == "figure" and self._figure is not None:
             self.figures.append(self._figure)
             self._figure = None
         elif tag == "figcaption":
@@ -69,6 +82,8 @@ class Page(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self._caption and self._figure is not None:
             self._figure["caption"] += data
+        if self._heading and self._figure is not None:
+            self._figure["title"] += data
         if self._row is not None:
             self._text.append(data)
 
@@ -78,6 +93,13 @@ def parse(page: str) -> Page:
     parser.feed(page)
     parser.close()
     return parser
+
+
+def charts_of(page: str) -> set[str]:
+    """The page's charts as `kind` or `kind-subject` (`Chart.key`), the subject read from
+    the figure's heading: the page's element ids are numbers, not subjects' ids."""
+    return {f["kind"] if f["section"] is None else f"{f['kind']}-{f['title'].split(':')[0]}"
+            for f in parse(page).figures}
 
 
 @pytest.fixture(scope="module")
@@ -105,11 +127,15 @@ def test_self_contained_no_network_reference(full_page: str) -> None:
 
 def test_every_chart_has_a_caption(full_page: str, example: Any) -> None:
     page = parse(full_page)
-    ids = {f["id"] for f in page.figures}
+    charts = charts_of(full_page)
     subjects = sorted(example.history.subjects)
-    assert {f"figure-trajectory-{s}" for s in subjects} <= ids
-    assert {f"figure-bands-{s}" for s in subjects} <= ids
-    assert {"figure-heat-map", "figure-asymmetry"} <= ids
+    assert {f"trajectory-{s}" for s in subjects} <= charts
+    assert {f"bands-{s}" for s in subjects} <= charts
+    assert {"heat-map", "asymmetry"} <= charts
+    assert [f["id"] for f in page.figures] == [f"figure-{n}"
+                                                for n in range(1, len(page.figures) + 1)]
+    assert [f["section"] for f in page.figures if f["kind"] == "trajectory"] == \
+        [f"subject-{i}" for i in range(1, len(subjects) + 1)]
     for figure in page.figures:
         assert figure["charts"] == 1, figure["id"]
         assert len(figure["caption"].split()) >= 20, figure["id"]
@@ -197,8 +223,7 @@ def test_subjects_chosen_and_ledger_limited(example: Any, monkeypatch: Any) -> N
 
     monkeypatch.setattr(report_module, "LEDGER_ROWS", 3)
     page = build_report(example, subjects=["lu"])
-    figures = {f["id"] for f in parse(page).figures}
-    assert figures == {"figure-trajectory-lu", "figure-bands-lu"}
+    assert charts_of(page) == {"trajectory-lu", "bands-lu"}
     lu = [e for e in example.ledger if e.subject == "lu"]
     assert f"The first 3 of {len(lu)} entries." in page
     assert len(parse(page).rows) == 3
@@ -219,8 +244,7 @@ def test_cli_writes_the_report(runner: Any, tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     assert f"Wrote {out}" in res.output
     page = out.read_text(encoding="utf-8")
-    ids = {f["id"] for f in parse(page).figures}
-    assert {"figure-heat-map", "figure-asymmetry", "figure-trajectory-wang"} <= ids
+    assert {"heat-map", "asymmetry", "trajectory-wang"} <= charts_of(page)
     scheme = next(s for s in replay_file(EXAMPLE, ["suining_county"]).schemes)
     assert describe_source(scheme.rules[0].source).split("“")[0].strip() in page
 
@@ -229,8 +253,8 @@ def test_cli_stdout_and_switches(runner: Any) -> None:
     res = runner.invoke(CLI, ["report", str(EXAMPLE), "--scheme", "suining_county",
                               "--no-heat-map", "--no-asymmetry", "-o", "-"])
     assert res.exit_code == 0
-    ids = {f["id"] for f in parse(res.output).figures}
-    assert "figure-heat-map" not in ids and "figure-asymmetry" not in ids
+    charts = charts_of(res.output)
+    assert "heat-map" not in charts and "asymmetry" not in charts
     assert res.output.startswith("<!DOCTYPE html>")
 
 

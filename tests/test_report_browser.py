@@ -86,11 +86,22 @@ def _png_pixels(path: Path) -> tuple[int, int, bytes]:
     return width, height, zlib.decompress(idat)
 
 
+FIGURE = re.compile(r'<figure class="chart" id="figure-(\d+)" data-chart="([^"]+)">'
+                    r'<h3>([^<:]*)')
+
+
 def _charts_in(dom: str) -> dict[str, str]:
-    """Each chart div of the rendered DOM and its markup, up to the next chart."""
-    starts = [(m.start(), m.group(1)) for m in re.finditer(r'<div id="chart-([^"]+)"', dom)]
+    """Each chart of the rendered DOM and its markup, up to the next chart, by its kind and
+    number (`trajectory-1`): the page numbers its figures rather than naming them by a
+    subject's id."""
+    starts = [(m.start(), f"{m.group(2)}-{m.group(1)}") for m in FIGURE.finditer(dom)]
     return {key: dom[start:(starts[i + 1][0] if i + 1 < len(starts) else len(dom))]
             for i, (start, key) in enumerate(starts)}
+
+
+def _subjects_in(dom: str) -> set[str]:
+    """The subjects whose trajectory is on the page, read from the figures' headings."""
+    return {m.group(3) for m in FIGURE.finditer(dom) if m.group(2) == "trajectory"}
 
 
 def _check(chromium: str, html_file: Path, tmp: Path, screenshot: Path) -> dict[str, str]:
@@ -102,7 +113,7 @@ def _check(chromium: str, html_file: Path, tmp: Path, screenshot: Path) -> dict[
     assert errors is not None, "the page never finished loading"
     assert errors.group(1).strip() == "", f"errors in the browser console:\n{errors.group(1)}"
     charts = _charts_in(dom)
-    expected = re.findall(r'<div id="chart-([^"]+)"', source)
+    expected = [f"{kind}-{n}" for n, kind, _ in FIGURE.findall(source)]
     assert sorted(charts) == sorted(expected) and expected
     for key, markup in charts.items():
         assert 'class="main-svg"' in markup, f"{key}: plotly drew nothing"
@@ -112,7 +123,7 @@ def _check(chromium: str, html_file: Path, tmp: Path, screenshot: Path) -> dict[
             assert re.search(r'class="js-line" d="M[^"]+"', markup), f"{key}: no line drawn"
         if key.startswith(("bands-", "asymmetry")):
             assert re.search(r'class="point"><path d="M[^"]+"', markup), f"{key}: no bar"
-        if key == "heat-map":
+        if key.startswith("heat-map"):
             assert 'href="data:image/png;base64,' in markup, "heat map: no image"
     # Drawn in the test's own folder, then kept in tests/artifacts/ in one rename, so that
     # runs side by side (xdist workers, two runs in one working tree) never read half a
@@ -135,7 +146,9 @@ def test_example_report_renders_in_chromium(chromium: str, runner: Any,
     res = runner.invoke(CLI, args)
     assert res.exit_code == 0, res.output
     charts = _check(chromium, out, tmp_path, ARTIFACTS / "report.png")
-    assert {"trajectory-wang", "bands-wang", "heat-map", "asymmetry"} <= set(charts)
+    assert {"trajectory", "bands", "heat-map", "asymmetry"} <= \
+        {key.rsplit("-", 1)[0] for key in charts}
+    assert "wang" in _subjects_in(out.read_text(encoding="utf-8"))
 
 
 def test_persona_report_renders_in_chromium(chromium: str, runner: Any,

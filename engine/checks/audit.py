@@ -4,7 +4,7 @@ Each property is a statement about the ledger and final states of any history re
 through a scheme (the score stays within a clamped scale, caps hold, rules outside their
 effective dates never fire, ...). `audit_scheme` runs each one with hypothesis over
 histories aimed at the scheme's rules (`creditlab.engine.checks.generate`), seeded, and reports
-pass or fail; a failure carries the shrunk history, which `write_counterexample` saves as
+pass or fail; a failure carries the shrunk history, which `counterexample_yaml` turns into
 a YAML history that `creditlab replay` reproduces.
 
 The properties read what a scheme *declares* (directions, caps, limits, effective dates,
@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from itertools import pairwise
-from pathlib import Path
 from typing import Any, Literal
 
 import yaml
@@ -49,8 +48,8 @@ __all__ = [
     "SchemeAudit",
     "Violation",
     "audit_scheme",
+    "counterexample_yaml",
     "history_from_data",
-    "write_counterexample",
 ]
 
 Status = Literal["pass", "fail", "not_applicable"]
@@ -456,13 +455,13 @@ def _yaml_value(value: Any) -> Any:
     return value
 
 
-def write_counterexample(path: str | Path, result: PropertyResult) -> Path:
-    """Save a failed property's shrunk history as a YAML history file."""
+def counterexample_yaml(result: PropertyResult) -> str:
+    """A failed property's shrunk history as the text of a YAML history file.
+
+    The caller writes it (`creditlab audit` through `creditlab.engine.views.files`, which
+    never replaces an earlier counterexample unless told to).
+    """
     assert result.counterexample is not None
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     data = {"name": f"counterexample: {result.scheme} {result.property}",
             "description": result.message or "", **_yaml_value(result.counterexample)}
-    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100),
-                    encoding="utf-8")
-    return path
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)

@@ -15,6 +15,7 @@ failing example can be written out and replayed as it is. Public through
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -23,6 +24,8 @@ from typing import Any
 from hypothesis import strategies as st
 
 from creditlab.engine.inputs.scheme import (
+    EARLIEST,
+    LATEST,
     FormulaEffect,
     QuantityTiersEffect,
     Rule,
@@ -56,14 +59,19 @@ def _number(value: Decimal) -> int | Decimal:
 
 
 def attr_values(spec: AttrSpec) -> st.SearchStrategy[Any]:
-    """Any value of an attribute type (small numbers, dates within the generated years)."""
+    """Any value of an attribute type (small numbers within the vocabulary's range, dates
+    within the generated years)."""
     kind = spec.kind
-    if kind == "int":
-        return st.integers(0, 24)
-    if kind == "number":
-        return st.one_of(st.integers(0, 1200),
-                         st.decimals(0, 1200, places=1, allow_nan=False, allow_infinity=False)
-                         .map(_number))
+    if kind in ("int", "number"):
+        low = math.ceil(spec.low) if spec.low is not None else 0
+        high = low + (24 if kind == "int" else 1200)
+        if spec.high is not None:
+            high = min(high, math.floor(spec.high))
+        if kind == "int":
+            return st.integers(low, high)
+        return st.one_of(st.integers(low, high),
+                         st.decimals(low, high, places=1, allow_nan=False,
+                                     allow_infinity=False).map(_number))
     if kind == "bool":
         return st.booleans()
     if kind == "date":
@@ -85,8 +93,11 @@ def subjects(draw: st.DrawFn, sid: str, kind: str | None = None,
     if draw(st.integers(0, 3)):
         if len(ages) > 0 and draw(st.booleans()):
             # Events before that birthday are below the age limit, events after it reach it.
-            birthday = draw(st.dates(START, END))
-            subject["born"] = _years_before(birthday, draw(st.sampled_from(ages)))
+            # Nobody is born after the generated years start (a history refuses that).
+            age = draw(st.sampled_from(ages))
+            latest = min(END, _years_before(START, -age))
+            birthday = draw(st.dates(START, latest))
+            subject["born"] = _years_before(birthday, age)
         else:
             subject["born"] = draw(st.dates(date(1940, 1, 1), date(2010, 12, 31)))
     if draw(st.integers(0, 3)):
@@ -102,9 +113,10 @@ def subjects(draw: st.DrawFn, sid: str, kind: str | None = None,
 def _years_before(day: date, years: int) -> date:
     """The day `years` years before `day` (28 February for a 29 February)."""
     try:
-        return day.replace(year=day.year - years)
+        before = day.replace(year=day.year - years)
     except ValueError:
-        return day.replace(year=day.year - years, day=28)
+        before = day.replace(year=day.year - years, day=28)
+    return max(before, EARLIEST)  # histories hold dates from 1900 on
 
 
 @st.composite
@@ -166,7 +178,8 @@ def boundary_values(spec: AttrSpec, constants: list[Any]) -> tuple[Any, ...]:
             for step in steps:
                 out.extend((base - step, base + step))
         out.append(Decimal(0))
-        return tuple(sorted({_number(v) for v in out if v >= 0 and abs(v) < 10 ** 14}))
+        return tuple(sorted({_number(v) for v in out
+                             if spec.in_range(v) and abs(v) < 10 ** 14}))
     if kind == "date":
         for c in constants:
             if isinstance(c, date):
@@ -253,8 +266,11 @@ def _targets(scheme: Scheme, voc: Vocabulary) -> Targets:
                 candidates = values.get((etype, attr), ())
                 meets[(index, etype, attr)] = tuple(
                     v for v in candidates if all(condition_holds(c, v) for c in conds))
-    start = min([START, *(d - timedelta(days=60) for d in days)])
-    end = max([END, *(d + timedelta(days=60) for d in days)])
+    # Effective dates lie in 1900-2200 (the scheme loader's bound); the dates aimed at them
+    # stay in that range too, so every generated history loads.
+    days = {d for d in days if EARLIEST <= d <= LATEST}
+    start = max(EARLIEST, min([START, *(d - timedelta(days=60) for d in days)]))
+    end = min(LATEST, max([END, *(d + timedelta(days=60) for d in days)]))
     return Targets(scheme, tuple(scheme.rules), values, meets, tuple(sorted(roles)),
                    tuple(sorted(days)), start, end, tuple(sorted(ages)))
 
@@ -272,7 +288,7 @@ def _aimed_event(draw: st.DrawFn, targets: Targets, index: int, eid: str,
     etype = draw(st.sampled_from(rule.match.types))
     spec = voc.events[etype]
     if near is not None:
-        at = near + timedelta(days=draw(st.integers(0, 3)))
+        at = min(near + timedelta(days=draw(st.integers(0, 3))), LATEST)
     elif len(targets.days) > 0 and draw(st.booleans()):
         at = draw(st.sampled_from(targets.days))
     else:

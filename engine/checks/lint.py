@@ -44,6 +44,8 @@ _LOAD_CODES = [
     (re.compile(r"missing required key 'fidelity'"), "rule-without-fidelity"),
     (re.compile(r"needs a 'note'"), "fidelity-without-note"),
     (re.compile(r"effective_from is after effective_to"), "never-in-force"),
+    (re.compile(r"durable_rules|listed twice|lists at most \d+|names at most \d+"
+                r"|has at most \d+ rules"), "engine-limit"),
 ]
 
 
@@ -78,6 +80,12 @@ def lint_scheme(scheme: Scheme, located: Located | None = None,
                 vocabulary: Vocabulary | None = None) -> list[Finding]:
     """Every finding for a loaded scheme; `located` (the file re-read) gives line numbers."""
     found = Findings(scheme, located or Located(None, scheme.file, {}))
+    if not scheme.rules:
+        # Loading allows it (a scheme built in memory may have none); a file cut off
+        # before its rules looks exactly like this, so lint says so.
+        found.add("scheme-without-rules", "error",
+                  f"{scheme.id} has no rules: it scores nothing (is the file cut off?)",
+                  ("rules",))
     check_scale(scheme, found)
     check_bands(scheme, found)
     check_rules(scheme, vocabulary or shipped_vocabulary(), found)

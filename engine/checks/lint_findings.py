@@ -56,6 +56,12 @@ WHY: dict[str, str] = {
     "tier-overlap": "A quantity in two tiers gets whichever is listed first.",
     "tier-gap": "A quantity in no tier earns nothing although the source scores the behaviour.",
     "unused-cap-group": "A cap group no rule refers to limits nothing.",
+    "scheme-without-rules": "A scheme without rules scores nothing; a file cut off before its "
+                            "rules looks like this.",
+    "engine-limit": "durable_rules fails or hangs on rule networks this wide; replay refuses "
+                    "the scheme.",
+    "outside-attr-range": "The vocabulary rules this value out (a negative number of hours): "
+                          "the condition or tier compares with values no event can carry.",
 }
 
 

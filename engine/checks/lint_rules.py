@@ -74,6 +74,13 @@ def point_values(rule: Rule) -> list[tuple[tuple[str | int, ...], Decimal]]:
     return out
 
 
+def _range(spec: AttrSpec) -> str:
+    low, high = spec.low, spec.high
+    if high is None:
+        return f"\u2265 {number(low)}" if low is not None else "any"
+    return f"{number(low)} to {number(high)}" if low is not None else f"\u2264 {number(high)}"
+
+
 def _scores(rule: Rule) -> bool:
     return any(isinstance(e, _SCORING) for e in rule.effects)
 
@@ -96,6 +103,7 @@ class _RuleChecks:
         if reason:
             self.add("unsatisfiable-rule", "error", f"{rule.id} can never fire: {reason}",
                      (*here, "match"), rule=rule.id)
+        self.check_attr_ranges(i, rule)
         for j, effect in enumerate(rule.effects):
             if isinstance(effect, QuantityTiersEffect):
                 self.check_quantity_tiers(rule, effect, (*here, "effects", j))
@@ -107,6 +115,32 @@ class _RuleChecks:
                                  f"{rule.id}: {effect.attr}={tier.value} is listed twice",
                                  (*here, "effects", j, "tiers", k), rule=rule.id)
                     seen.add(tier.value)
+
+    def check_attr_ranges(self, i: int, rule: Rule) -> None:
+        """Conditions and tier bounds on values the vocabulary's range rules out."""
+        here: tuple[str | int, ...] = ("rules", i)
+        for j, cond in enumerate(rule.match.where):
+            spec = self.attr_spec(rule, cond.attr)
+            if (spec is not None and isinstance(cond.value, Decimal)
+                    and not spec.in_range(cond.value)):
+                self.add("outside-attr-range", "warning",
+                         f"{rule.id}: {cond.attr} {cond.op} {number(cond.value)} compares with "
+                         f"a value outside {cond.attr}'s range ({_range(spec)})",
+                         (*here, "match", "where", j, "value"), rule=rule.id)
+        for j, effect in enumerate(rule.effects):
+            if not isinstance(effect, QuantityTiersEffect) or effect.factor <= 0:
+                continue
+            spec = self.attr_spec(rule, effect.attr)
+            if spec is None:
+                continue
+            for k, tier in enumerate(effect.tiers):
+                for key in ("min", "max"):
+                    bound = getattr(tier.range, key)
+                    if bound is not None and not spec.in_range(bound / effect.factor):
+                        self.add("outside-attr-range", "warning",
+                                 f"{rule.id}: tier {k + 1} bound {number(bound)} lies outside "
+                                 f"{effect.attr}'s range ({_range(spec)})",
+                                 (*here, "effects", j, "tiers", k, "range", key), rule=rule.id)
 
     def attr_spec(self, rule: Rule, attr: str) -> AttrSpec | None:
         for etype in rule.match.types:

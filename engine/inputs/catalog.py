@@ -6,12 +6,18 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from creditlab.engine.errors import UnknownSchemeError
+from creditlab.engine.errors import SchemeError, UnknownSchemeError
 from creditlab.engine.inputs.load import load_scheme
 from creditlab.engine.inputs.scheme import Scheme
 from creditlab.engine.inputs.vocabulary import shipped_vocabulary
 
-__all__ = ["resolve_schemes", "schemes_dir", "shipped_scheme", "shipped_schemes"]
+__all__ = [
+    "refuse_duplicate_ids",
+    "resolve_schemes",
+    "schemes_dir",
+    "shipped_scheme",
+    "shipped_schemes",
+]
 
 
 NOT_SCHEMES = ("vocabulary.yaml", "ambiguities.yaml")
@@ -32,8 +38,23 @@ def shipped_scheme_files() -> list[Path]:
 def shipped_schemes() -> tuple[Scheme, ...]:
     """Every shipped scheme (variants included), sorted by id."""
     vocabulary = shipped_vocabulary()
-    return tuple(sorted((load_scheme(p, vocabulary) for p in shipped_scheme_files()),
-                        key=lambda s: s.id))
+    schemes = [load_scheme(p, vocabulary) for p in shipped_scheme_files()]
+    refuse_duplicate_ids(schemes)
+    return tuple(sorted(schemes, key=lambda s: s.id))
+
+
+def refuse_duplicate_ids(schemes: list[Scheme] | tuple[Scheme, ...]) -> None:
+    """Two schemes with one id would give duplicate rows under one manifest hash: refuse,
+    naming both sources."""
+    seen: dict[str, Scheme] = {}
+    for scheme in schemes:
+        first = seen.get(scheme.id)
+        seen.setdefault(scheme.id, scheme)
+        if first is not None:
+            also = "the same file" if first.file == scheme.file else first.file
+            raise SchemeError(f"scheme id {scheme.id!r} is given twice: here and in {also}; "
+                              "each scheme of a replay needs its own id", file=scheme.file,
+                              line=1, field="id")
 
 
 def shipped_scheme(scheme_id: str) -> Scheme:
@@ -58,4 +79,5 @@ def resolve_schemes(names: list[str] | tuple[str, ...]) -> list[Scheme]:
             out.append(load_scheme(path, shipped_vocabulary()))
         else:
             out.append(shipped_scheme(name))
+    refuse_duplicate_ids(out)
     return out

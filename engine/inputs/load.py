@@ -4,16 +4,21 @@
 and their values, roles, band labels, cap groups, rule ids) before any replay runs; each
 problem is a `SchemeError` naming file, line and field.
 
-durable_rules hangs or fails on wide rule networks (measured with 2.0.28: more than 512
-sibling conditions on one node hang; more than 256 rules on one identical condition fail
-with error 108). The scoring stage nests conditions domain first, then type, then the
-rest; the limits below are checked here, at load time, with a clear error instead of a
-hang.
+durable_rules hangs or fails on wide rule networks. Measured with 2.0.28 (this machine,
+`compile_scheme` then one event): an `in` list of 512 values hangs (511 build); an `in`
+list that repeats a value fails with error 107 (200 repeats) or, while matching, 303 (66);
+more than 256 rules on one identical condition fail with error 108; a rule naming 14 or
+more event types fails with error 113 (12 build); 100 rules that name several types
+sharing one type fail with error 303 or 107 (50 build); 4,100 rules fail with error 106
+(4,050 build). The scoring stage nests conditions domain first, then type, then the
+rest; the limits below, well under those, are checked here at load time with a clear
+error instead of a hang or a durable_rules traceback.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,8 +43,13 @@ from creditlab.engine.inputs.vocabulary import AttrSpec, Vocabulary, check_attr,
 
 __all__ = [
     "MAX_DOMAINS",
+    "MAX_IN_VALUES",
+    "MAX_ROLES",
+    "MAX_RULES",
     "MAX_RULES_PER_TYPE",
+    "MAX_SHARED_RULES_PER_TYPE",
     "MAX_TYPES_PER_DOMAIN",
+    "MAX_TYPES_PER_RULE",
     "load_scheme",
     "parse_scheme",
 ]
@@ -47,6 +57,16 @@ __all__ = [
 MAX_DOMAINS = 500
 MAX_TYPES_PER_DOMAIN = 500
 MAX_RULES_PER_TYPE = 250
+MAX_RULES = 2000
+"""Rules in one scheme (4,100 fail; the largest shipped scheme has 130)."""
+MAX_IN_VALUES = 200
+"""Values of one `in` condition (512 hang); a value listed twice is refused."""
+MAX_ROLES = 50
+"""Entries of `roles_any` or `roles_none` (the vocabulary has 15 roles); no repeats."""
+MAX_TYPES_PER_RULE = 10
+"""Event types one rule names (14 fail; the shipped schemes name at most 7)."""
+MAX_SHARED_RULES_PER_TYPE = 50
+"""Rules naming several types, one of them this type (100 fail)."""
 
 
 def load_scheme(path: str | Path, vocabulary: Vocabulary) -> Scheme:
@@ -80,11 +100,20 @@ def _located_error(exc: ValidationError, located: Located) -> SchemeError:
     elif err["type"] == "missing":
         msg = f"missing required key {loc[-1]!r}"
     elif err["type"] == "is_instance_of" and err.get("ctx", {}).get("class") == "Decimal":
-        msg = f"expected a number, got {err['input']!r}"
+        msg = f"expected a number, got {_short(err['input'])}"
     elif err["type"] == "value_error":
         msg = msg.removeprefix("Value error, ")
+    # Pydantic quotes the bad input whole (a discriminator tag, a pattern mismatch): keep
+    # each quoted value to a short prefix.
+    msg = _QUOTED.sub(lambda m: m.group(0) if len(m.group(0)) <= 42
+                      else m.group(0)[:41] + "\u2026'", msg)
+    if len(msg) > 300:
+        msg = msg[:300] + "\u2026"
     return SchemeError(msg, file=located.file, line=located.line_of(loc),
                        field=format_path(loc))
+
+
+_QUOTED = re.compile(r"'[^']*'")
 
 
 _MISSING = object()
@@ -118,6 +147,21 @@ def _strip_tags(loc: Sequence[Any], data: Any) -> tuple[Any, ...]:
         tag_taken = False
         out.append(part)
     return tuple(out)
+
+
+def _repeated(items: Sequence[Any]) -> Any:
+    """The first item listed twice, or None."""
+    seen: set[Any] = set()
+    for item in items:
+        if item in seen:
+            return item
+        seen.add(item)
+    return None
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:40] + "\u2026"
 
 
 class _Resolver:
@@ -154,9 +198,20 @@ class _Resolver:
                 if rid not in ids:
                     raise self.fail(f"unknown rule {rid!r}{did_you_mean(rid, ids)}",
                                     "interpretations", i, "rules")
+        if len(s.rules) > MAX_RULES:
+            raise self.fail(f"{len(s.rules)} rules; a scheme has at most {MAX_RULES} "
+                            "(durable_rules fails beyond about 4,000)", "rules", MAX_RULES)
         per_type: Counter[str] = Counter()
+        shared: Counter[str] = Counter()
         for rule in s.rules:
             per_type.update(rule.match.types)
+            if len(rule.match.types) > 1:
+                shared.update(set(rule.match.types))
+        crowded = [t for t, n in shared.items() if n > MAX_SHARED_RULES_PER_TYPE]
+        if crowded:
+            raise self.fail(f"{shared[crowded[0]]} rules name {crowded[0]} among other types; "
+                            f"durable_rules fails beyond {MAX_SHARED_RULES_PER_TYPE} such rules "
+                            "on one event type", "rules")
         domains: dict[str, set[str]] = {}
         for etype in per_type:
             domains.setdefault(domain_of(etype), set()).add(etype)
@@ -174,6 +229,10 @@ class _Resolver:
         here = ("rules", i)
         voc = self.vocabulary
         specs: dict[str, AttrSpec] = {}
+        if len(rule.match.types) > MAX_TYPES_PER_RULE:
+            raise self.fail(f"{len(rule.match.types)} event types; a rule names at most "
+                            f"{MAX_TYPES_PER_RULE} (durable_rules fails from 14)",
+                            *here, "match", "type")
         for etype in rule.match.types:
             spec = voc.event(etype)
             if spec is None:
@@ -186,6 +245,14 @@ class _Resolver:
         subj = rule.match.subject
         if subj is not None:
             for key in ("roles_any", "roles_none"):
+                listed: list[str] = getattr(subj, key)
+                if len(listed) > MAX_ROLES:
+                    raise self.fail(f"{len(listed)} roles; {key} lists at most {MAX_ROLES}",
+                                    *here, "match", "subject", key)
+                twice = _repeated(listed)
+                if twice is not None:
+                    raise self.fail(f"role {_short(twice)} is listed twice", *here, "match",
+                                    "subject", key)
                 for role in getattr(subj, key):
                     if role not in voc.roles:
                         raise self.fail(f"unknown role {role!r}{did_you_mean(role, voc.roles)}",
@@ -245,9 +312,16 @@ class _Resolver:
                         path: tuple[str | int, ...]) -> None:
         spec = self.attr(specs, cond.attr, rule, (*path, "attr"))
         values = cond.value if isinstance(cond.value, list) else [cond.value]
+        if len(values) > MAX_IN_VALUES:
+            raise self.fail(f"{len(values)} values; an 'in' condition lists at most "
+                            f"{MAX_IN_VALUES} (durable_rules hangs from 512)", *path, "value")
+        twice = _repeated(values)
+        if twice is not None:
+            raise self.fail(f"value {_short(twice)} is listed twice (durable_rules fails on "
+                            "repeated values)", *path, "value")
         for value in values:
             try:
-                check_attr(spec, value)
+                check_attr(spec, value, in_range=False)
             except ValueError as exc:
                 raise self.fail(f"value does not fit {cond.attr}: {exc}", *path, "value") from None
         if cond.op in ("gt", "gte", "lt", "lte") and spec.kind not in ("int", "number", "date"):

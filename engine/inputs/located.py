@@ -1,14 +1,25 @@
 """YAML and JSON read into plain data that remembers where each value came from.
 
+This is the one reading layer for files that may come from anyone. It bounds what it
+reads before building anything: file size (`MAX_YAML_BYTES`; JSONL lines
+`MAX_JSONL_LINE_BYTES`), nesting depth (`MAX_DEPTH`), YAML aliases (`MAX_ALIASES` uses,
+`MAX_ALIAS_NODES` nodes added by expanding them, none recursive), control characters, and
+the size of numbers (`check_number`). Every refusal is `error(...)` (an `InputError`
+subclass) naming file, line and, where known, field.
+
 Pydantic reports a bad field as a path (``("events", 3, "hours")``); `Located.line_of`
 turns that path back into the line of the file, so every error names file, line and
 field. Floats are read as `Decimal` (points and quantities are exact), duplicate keys are
-an error rather than a silent overwrite, and YAML's non-finite floats are refused.
+an error rather than a silent overwrite, YAML's non-finite floats are refused, merge keys
+(`<<: *base`) are supported, and tags other than YAML's plain-data ones are refused.
+`Located.raw` keeps the text written for plain scalars YAML 1.1 reads as something other
+than a string (`010` is the int 8, `1:30` the int 90), so ids can be kept as written.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -19,20 +30,93 @@ import yaml
 
 from creditlab.engine.errors import InputError
 
-__all__ = ["Located", "Path_", "format_path", "load_yaml", "parse_json_line"]
+__all__ = [
+    "MAX_ALIASES",
+    "MAX_ALIAS_NODES",
+    "MAX_DEPTH",
+    "MAX_EXPONENT",
+    "MAX_INT_DIGITS",
+    "MAX_JSONL_BYTES",
+    "MAX_JSONL_LINE_BYTES",
+    "MAX_YAML_BYTES",
+    "Located",
+    "NumberError",
+    "Path_",
+    "check_number",
+    "clip",
+    "format_path",
+    "load_yaml",
+    "parse_json_line",
+    "parse_yaml",
+    "read_bounded",
+    "short",
+]
 
 Path_ = tuple[str | int, ...]
 
+MAX_YAML_BYTES = 64 * 2**20
+"""YAML is written by hand; 64 MiB is far beyond any such file."""
+MAX_JSONL_BYTES = 1024 * 2**20
+"""JSONL is generated; the whole history is held in memory, so 1 GiB at most."""
+MAX_JSONL_LINE_BYTES = 2**20
+"""One record per line: 1 MiB is far beyond any record."""
+MAX_DEPTH = 64
+"""Nesting of mappings and lists, aliases expanded; a history needs 3."""
+MAX_ALIASES = 1000
+"""Alias uses (`*name`) in one YAML file."""
+MAX_ALIAS_NODES = 100_000
+"""Nodes added by expanding aliases: a 400-byte "billion laughs" file adds 10^9."""
+MAX_EXPONENT = 30
+"""A number's adjusted exponent must lie in [-30, 30] (1e-30 to 9.99e30)."""
+MAX_DIGITS = 40
+"""Significant digits of a decimal number as written."""
+MAX_INT_DIGITS = 30
+"""Digits of an integer as written."""
+SHORT = 40
+"""Characters of a bad value quoted in a message."""
+
 _FLOAT_TAG = "tag:yaml.org,2002:float"
+_INT_TAG = "tag:yaml.org,2002:int"
+_STR_TAG = "tag:yaml.org,2002:str"
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_SCALAR_TAGS = {_STR_TAG, _INT_TAG, _FLOAT_TAG, "tag:yaml.org,2002:bool",
+                "tag:yaml.org,2002:null", "tag:yaml.org,2002:timestamp",
+                "tag:yaml.org,2002:merge", "tag:yaml.org,2002:value"}
+
+# What PyYAML's reader refuses (C0 but tab, LF and CR; DEL; C1 but NEL; U+FFFE, U+FFFF;
+# lone surrogates), found first so that the error names line and column.
+_NON_PRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd"
+                            "\U00010000-\U0010ffff]")
+
+
+def short(value: Any) -> str:
+    """`value` quoted for a message: its repr, cut to a short prefix."""
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) > SHORT:
+        text = text[:SHORT] + "…"
+    return repr(text) if isinstance(value, str) else text
+
+
+def clip(field: str | None) -> str | None:
+    """A field path for a message, cut when a hostile key makes it long."""
+    if field is None or len(field) <= 2 * SHORT:
+        return field
+    return field[: 2 * SHORT] + "…"
 
 
 @dataclass(frozen=True)
 class Located:
-    """Plain data (dicts, lists, scalars) with the line of every node, by path."""
+    """Plain data (dicts, lists, scalars) with the line of every node, by path.
+
+    `raw` has the text written for each plain scalar that YAML read as something other
+    than a string (`010` → 8, `1:30` → 90, `yes` → True, `2019-03-01` → a date).
+    """
 
     data: Any
     file: str
     lines: dict[Path_, int] = field(default_factory=dict)
+    raw: dict[Path_, str] = field(default_factory=dict)
 
     def line_of(self, path: Sequence[str | int]) -> int | None:
         """The line of the node at `path`, or of its nearest ancestor that has one."""
@@ -43,6 +127,10 @@ class Located:
             if not p:
                 return None
             p = p[:-1]
+
+    def raw_of(self, path: Sequence[str | int]) -> str | None:
+        """The text written for the plain scalar at `path`, when YAML did not read a string."""
+        return self.raw.get(tuple(path))
 
 
 def format_path(path: Sequence[str | int]) -> str:
@@ -56,88 +144,249 @@ def format_path(path: Sequence[str | int]) -> str:
     return out
 
 
-def load_yaml(path: Path, error: Callable[..., InputError]) -> Located:
-    """Read a YAML file; malformed YAML or duplicate keys raise `error(...)` with the line."""
+def read_bounded(path: Path, limit: int, error: Callable[..., InputError]) -> bytes:
+    """The bytes of `path`, refused when there are more than `limit` (reads limit + 1)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as f:
+            raw = f.read(limit + 1)
     except OSError as exc:
         raise error(f"cannot read file: {exc.strerror or exc}", file=path) from None
-    except UnicodeDecodeError as exc:
-        raise error(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=path) from None
+    if len(raw) > limit:
+        raise error(f"file is larger than {_size(limit)}; creditlab reads at most that much",
+                    file=path)
+    return raw
+
+
+def _size(n: int) -> str:
+    return f"{n // 2**30} GiB" if n >= 2**30 else f"{n // 2**20} MiB"
+
+
+def decode(raw: bytes, file: Path | str, error: Callable[..., InputError],
+           line: int | None = None) -> str:
+    """UTF-8 bytes as text; anything else is refused with the byte offset."""
     try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=file,
+                    line=line) from None
+
+
+def load_yaml(path: Path, error: Callable[..., InputError]) -> Located:
+    """Read a YAML file (at most `MAX_YAML_BYTES`); every problem raises `error(...)`."""
+    return parse_yaml(read_bounded(path, MAX_YAML_BYTES, error), path, error)
+
+
+def parse_yaml(raw: bytes, file: Path, error: Callable[..., InputError]) -> Located:
+    """YAML bytes as located plain data, bounded before anything is composed."""
+    text = decode(raw, file, error)
+    bad = _NON_PRINTABLE.search(text)
+    if bad is not None:
+        row = text.count("\n", 0, bad.start()) + 1
+        column = bad.start() - (text.rfind("\n", 0, bad.start()) + 1) + 1
+        raise error(f"control character U+{ord(bad.group()):04X} at column {column}; "
+                    "YAML text may not contain it (write it escaped in a double-quoted "
+                    "string if it is meant)", file=file, line=row)
+    try:
+        _prescan(text, file, error)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
-        raise error(f"malformed YAML: {exc.problem or exc}", file=path, line=line) from None
+        raise error(f"malformed YAML: {exc.problem or exc}", file=file, line=line) from None
+    except yaml.YAMLError as exc:  # e.g. the reader's own errors
+        raise error(f"malformed YAML: {short(str(exc))}", file=file) from None
     lines: dict[Path_, int] = {}
+    raw_text: dict[Path_, str] = {}
     if node is None:
-        return Located(None, str(path), lines)
+        return Located(None, str(file), lines, raw_text)
     constructor = yaml.SafeLoader("")
-    data = _build(node, (), lines, constructor, path, error)
-    return Located(data, str(path), lines)
+    data = _Builder(constructor, file, error, lines, raw_text).build(node, ())
+    return Located(data, str(file), lines, raw_text)
 
 
-def _build(
-    node: yaml.Node,
-    path: Path_,
-    lines: dict[Path_, int],
-    constructor: yaml.SafeLoader,
-    file: Path,
-    error: Callable[..., InputError],
-) -> Any:
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        out: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            key = _build(key_node, path, {}, constructor, file, error)
-            if not isinstance(key, str):
-                key = str(key)
-            if key in out:
-                raise error(
-                    f"duplicate key {key!r}",
-                    file=file,
-                    line=key_node.start_mark.line + 1,
-                    field=format_path((*path, key)),
-                )
-            out[key] = _build(value_node, (*path, key), lines, constructor, file, error)
-            lines[(*path, key)] = key_node.start_mark.line + 1
+def _prescan(text: str, file: Path, error: Callable[..., InputError]) -> None:
+    """Bound depth and aliases on the parser's events, before composing (iterative).
+
+    For each anchor, the nodes and depth of what it names (aliases in it expanded), so an
+    alias is charged what expanding it costs; an alias to an anchor still open is
+    recursive and refused.
+    """
+    sizes: dict[str, tuple[int, int]] = {}  # anchor -> (nodes, depth)
+    # One frame per open collection: [anchor, nodes so far, deepest level below it].
+    stack: list[list[Any]] = []
+    aliases = 0
+    added = 0
+
+    def fail(reason: str, event: Any) -> InputError:
+        return error(reason, file=file, line=event.start_mark.line + 1)
+
+    def close(anchor: str | None, nodes: int, depth: int) -> None:
+        if anchor is not None:
+            sizes[anchor] = (nodes, depth)
+        if stack:
+            stack[-1][1] += nodes
+            stack[-1][2] = max(stack[-1][2], depth + 1)
+
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            if len(stack) >= MAX_DEPTH:
+                raise fail(f"nested more than {MAX_DEPTH} levels deep", event)
+            stack.append([event.anchor, 1, 0])
+        elif isinstance(event, yaml.CollectionEndEvent):
+            anchor, nodes, depth = stack.pop()
+            close(anchor, nodes, depth)
+        elif isinstance(event, yaml.ScalarEvent):
+            close(event.anchor, 1, 0)
+        elif isinstance(event, yaml.AliasEvent):
+            aliases += 1
+            if aliases > MAX_ALIASES:
+                raise fail(f"more than {MAX_ALIASES} aliases", event)
+            if any(frame[0] == event.anchor for frame in stack):
+                raise fail(f"recursive alias *{event.anchor}: it names a "
+                           "node that contains it", event)
+            if event.anchor not in sizes:
+                continue  # undefined: the composer says so, with the line
+            nodes, depth = sizes[event.anchor]
+            added += nodes
+            if added > MAX_ALIAS_NODES:
+                raise fail(f"aliases expand to more than {MAX_ALIAS_NODES} nodes", event)
+            if len(stack) + depth > MAX_DEPTH:
+                raise fail(f"nested more than {MAX_DEPTH} levels deep (aliases expanded)",
+                           event)
+            close(None, nodes, depth)
+
+
+class _Builder:
+    """Plain data from a composed (and bounded) node graph, recording lines and raw text."""
+
+    def __init__(self, constructor: yaml.SafeLoader, file: Path,
+                 error: Callable[..., InputError], lines: dict[Path_, int],
+                 raw: dict[Path_, str]) -> None:
+        self.constructor = constructor
+        self.file = file
+        self.error = error
+        self.lines = lines
+        self.raw = raw
+
+    def fail(self, reason: str, node: yaml.Node, path: Path_) -> InputError:
+        return self.error(reason, file=self.file, line=node.start_mark.line + 1,
+                          field=clip(format_path(path) or None))
+
+    def build(self, node: yaml.Node, path: Path_) -> Any:
+        self.lines[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            if node.tag != _MAP_TAG:
+                raise self.fail(_unsupported_tag(node.tag), node, path)
+            return self.mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            if node.tag != _SEQ_TAG:
+                raise self.fail(_unsupported_tag(node.tag), node, path)
+            return [self.build(child, (*path, i)) for i, child in enumerate(node.value)]
+        return self.scalar(node, path)
+
+    def mapping(self, node: yaml.MappingNode, path: Path_) -> dict[str, Any]:
+        own = sum(1 for key, _ in node.value if key.tag != "tag:yaml.org,2002:merge")
+        try:
+            self.constructor.flatten_mapping(node)  # merge keys: `<<: *base`
+        except yaml.MarkedYAMLError as exc:
+            raise self.fail(f"malformed YAML: {exc.problem or exc}", node, path) from None
+        merged = len(node.value) - own
+        out: dict[str, Any] = {}
+        explicit: set[str] = set()
+        for index, (key_node, value_node) in enumerate(node.value):
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise self.fail("a mapping key must be a plain value, not a mapping or list",
+                                key_node, path)
+            if key_node.tag not in _SCALAR_TAGS:
+                raise self.fail(_unsupported_tag(key_node.tag), key_node, path)
+            key = key_node.value  # as written: `010:` is the key "010", not "8"
+            if index >= merged:  # keys written here override merged ones; not each other
+                if key in explicit:
+                    raise self.error(f"duplicate key {short(key)}", file=self.file,
+                                     line=key_node.start_mark.line + 1,
+                                     field=clip(format_path((*path, key))))
+                explicit.add(key)
+            out[key] = self.build(value_node, (*path, key))
+            self.lines[(*path, key)] = key_node.start_mark.line + 1
         return out
-    if isinstance(node, yaml.SequenceNode):
-        return [
-            _build(child, (*path, i), lines, constructor, file, error)
-            for i, child in enumerate(node.value)
-        ]
-    if node.tag == _FLOAT_TAG:
-        return _decimal(node.value.replace("_", ""), file, node.start_mark.line + 1, path, error)
-    try:
-        return constructor.construct_object(node, deep=True)
-    except yaml.MarkedYAMLError as exc:  # e.g. a tag the safe loader does not construct
-        raise error(f"malformed YAML: {exc.problem or exc}", file=file,
-                    line=node.start_mark.line + 1, field=format_path(path) or None) from None
-    except ValueError as exc:  # e.g. a timestamp with month 13
-        raise error(f"invalid value {node.value!r}: {exc}", file=file,
-                    line=node.start_mark.line + 1, field=format_path(path) or None) from None
+
+    def scalar(self, node: yaml.Node, path: Path_) -> Any:
+        tag = node.tag
+        if tag not in _SCALAR_TAGS:
+            raise self.fail(_unsupported_tag(tag), node, path)
+        text = node.value
+        plain = isinstance(node, yaml.ScalarNode) and node.style is None
+        if tag == _STR_TAG:
+            bad = _NON_PRINTABLE.search(text)
+            if bad is not None:
+                raise self.fail(f"control character U+{ord(bad.group()):04X} in a string",
+                                node, path)
+            return text
+        if plain:
+            self.raw[path] = text
+        if tag == _FLOAT_TAG:
+            if ":" in text:  # YAML 1.1 base 60 (`1:30.5`): kept as written, like YAML 1.2
+                return text
+            return self.number(text.replace("_", ""), node, path)
+        if tag == _INT_TAG:
+            digits = text.lstrip("+-").replace("_", "")
+            if len(digits) > MAX_INT_DIGITS:
+                raise self.fail(f"number {short(text)} has more than {MAX_INT_DIGITS} digits",
+                                node, path)
+        try:
+            return self.constructor.construct_object(node, deep=True)
+        except yaml.MarkedYAMLError as exc:
+            raise self.fail(f"malformed YAML: {exc.problem or exc}", node, path) from None
+        except (ValueError, OverflowError) as exc:  # e.g. a timestamp with month 13
+            raise self.fail(f"invalid value {short(text)}: {exc}", node, path) from None
+
+    def number(self, text: str, node: yaml.Node, path: Path_) -> Decimal:
+        try:
+            return check_number(text)
+        except ValueError as exc:
+            raise self.fail(str(exc), node, path) from None
 
 
-def _decimal(
-    text: str, file: Path, line: int, path: Path_, error: Callable[..., InputError]
-) -> Decimal:
+def _unsupported_tag(tag: str) -> str:
+    return (f"unsupported YAML tag {short(tag)}: could not determine a constructor for the "
+            "tag (creditlab reads plain data: mappings, lists, strings, numbers, booleans, "
+            "dates)")
+
+
+class NumberError(ValueError):
+    """A number written too large, too small or with too many digits."""
+
+
+def check_number(text: str) -> Decimal:
+    """A number as written, as an exact Decimal; absurd sizes raise ValueError.
+
+    Checked on the text's own digits and exponent, before any arithmetic: `1e-999999999`
+    would otherwise pass as a tiny number and exhaust memory when rounded.
+    """
     try:
         value = Decimal(text)
     except InvalidOperation:
-        raise error(f"not a finite number: {text!r}", file=file, line=line,
-                    field=format_path(path)) from None
+        raise NumberError(f"not a finite number: {short(text)}") from None
     if not value.is_finite():
-        raise error(f"not a finite number: {text!r}", file=file, line=line,
-                    field=format_path(path))
+        raise NumberError(f"not a finite number: {short(text)}")
+    _sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    if len(digits) > MAX_DIGITS:
+        raise NumberError(f"number {short(text)} has more than {MAX_DIGITS} digits")
+    if value == 0:
+        if not -MAX_DIGITS <= exponent <= MAX_EXPONENT:
+            raise NumberError(f"number {short(text)} has an absurd exponent")
+        return Decimal(0) if exponent > 0 else value
+    if not -MAX_EXPONENT <= value.adjusted() <= MAX_EXPONENT:
+        raise NumberError(f"number {short(text)} is out of range: its exponent must lie "
+                         f"between -{MAX_EXPONENT} and {MAX_EXPONENT}")
     return value
 
 
 def parse_json_line(
     text: str, file: Path, line: int, error: Callable[..., InputError]
 ) -> Any:
-    """One JSONL line as plain data with exact numbers; malformed JSON is located."""
+    """One JSONL line as plain data with exact, bounded numbers; every problem is located."""
 
     def no_constants(name: str) -> Any:
         raise ValueError(f"{name} is not a number creditlab accepts")
@@ -146,16 +395,56 @@ def parse_json_line(
         out: dict[str, Any] = {}
         for key, value in items:
             if key in out:
-                raise error(f"duplicate key {key!r}", file=file, line=line, field=key)
+                raise error(f"duplicate key {short(key)}", file=file, line=line,
+                            field=_json_field(key))
             out[key] = value
         return out
 
+    def integer(literal: str) -> int:
+        if len(literal.lstrip("-")) > MAX_INT_DIGITS:
+            raise NumberError(f"number {short(literal)} has more than {MAX_INT_DIGITS} digits")
+        return int(literal)
+
     try:
-        return json.loads(
-            text, parse_float=Decimal, parse_constant=no_constants, object_pairs_hook=pairs
-        )
+        data = json.loads(text, parse_float=check_number, parse_int=integer,
+                          parse_constant=no_constants, object_pairs_hook=pairs)
     except json.JSONDecodeError as exc:  # its own "line 1" is the JSONL line's first
         raise error(f"malformed JSON: {exc.msg} (column {exc.colno})", file=file,
                     line=line) from None
-    except ValueError as exc:  # NaN or Infinity
+    except NumberError as exc:
+        raise error(str(exc), file=file, line=line) from None
+    except RecursionError:
+        raise error(f"nested more than {MAX_DEPTH} levels deep", file=file,
+                    line=line) from None
+    except ValueError as exc:  # NaN, Infinity, absurd numbers
         raise error(f"malformed JSON: {exc}", file=file, line=line) from None
+    _check_json(data, file, line, error)
+    return data
+
+
+def _json_field(key: str) -> str:
+    return key if len(key) <= 2 * SHORT else key[: 2 * SHORT] + "…"
+
+
+def _check_json(data: Any, file: Path, line: int, error: Callable[..., InputError]) -> None:
+    """Depth and control characters of one parsed line, checked without recursion."""
+    todo: list[tuple[Any, int, str | None]] = [(data, 1, None)]
+    while todo:
+        value, depth, key = todo.pop()
+        if isinstance(value, str):
+            bad = _NON_PRINTABLE.search(value)
+            if bad is not None:
+                raise error(f"control character U+{ord(bad.group()):04X} in a string",
+                            file=file, line=line,
+                            field=_json_field(key) if key is not None else None)
+            continue
+        if isinstance(value, (dict, list)):
+            if depth > MAX_DEPTH:
+                raise error(f"nested more than {MAX_DEPTH} levels deep", file=file,
+                            line=line)
+            if isinstance(value, dict):
+                for k, v in value.items():
+                    todo.append((k, depth, k))
+                    todo.append((v, depth + 1, k if key is None else key))
+            else:
+                todo.extend((v, depth + 1, key) for v in value)

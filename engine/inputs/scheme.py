@@ -18,11 +18,15 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
-from creditlab.engine.model import Exact, Model
+from creditlab.engine.model import Model, to_exact
 
 __all__ = [
+    "EARLIEST",
+    "LATEST",
+    "MAX_DURATION_YEARS",
+    "MAX_NUMBER",
     "Band",
     "Cap",
     "CapGroup",
@@ -58,6 +62,40 @@ __all__ = [
     "UnquantifiedEffect",
     "Variant",
 ]
+
+MAX_NUMBER = Decimal(10) ** 9
+"""Every number of a scheme (points, caps, scores, scale, bounds) is below this in magnitude."""
+MAX_PLACES = 6
+"""... and has at most this many decimal places."""
+MAX_DURATION_YEARS = 100
+"""The longest duration (expiry, list, reclassification) a scheme may state."""
+EARLIEST = date(1900, 1, 1)
+LATEST = date(2200, 12, 31)
+"""Effective dates lie in these years, like event dates, so date + duration stays valid."""
+MAX_AGE = 300
+"""Ages in a rule: subjects are born from 1900 and events end in 2200."""
+
+
+def _short(value: object) -> str:
+    text = str(value)
+    return text if len(text) <= 40 else text[:40] + "\u2026"
+
+
+def _bounded(value: Decimal) -> Decimal:
+    if not value.is_finite() or value.adjusted() >= 9:
+        raise ValueError(f"number {_short(value)} is out of range (a scheme's numbers are "
+                         "below 10^9 in magnitude)")
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -MAX_PLACES and value != value.quantize(
+            Decimal(1).scaleb(-MAX_PLACES)):
+        raise ValueError(f"number {_short(value)} has more than {MAX_PLACES} decimal places")
+    return value
+
+
+Exact = Annotated[Decimal, BeforeValidator(to_exact), AfterValidator(_bounded)]
+"""An exact number of a scheme: an int or a decimal, below 10^9, at most 6 places."""
+Quantity = Annotated[Decimal, BeforeValidator(to_exact)]
+"""A number compared with event values: bounded by the vocabulary when the scheme loads."""
 
 Fidelity = Literal["documented", "interpreted", "assumed"]
 Period = Literal["ever", "year", "month", "week", "day"]
@@ -136,6 +174,8 @@ class Duration(Model):
         if min(self.years, self.months, self.days) < 0 or not (self.years or self.months
                                                                or self.days):
             raise ValueError("a duration needs a positive number of years, months or days")
+        if self.years * 365 + self.months * 30 + self.days > MAX_DURATION_YEARS * 366:
+            raise ValueError(f"a duration is at most {MAX_DURATION_YEARS} years")
         return self
 
 
@@ -184,11 +224,15 @@ class Band(Cited):
 
 
 class Condition(Model):
-    """A condition on an event attribute."""
+    """A condition on an event attribute.
+
+    A number here is compared with event values, so the vocabulary bounds it (below 10^15,
+    at most 6 places: `check_attr` at load), not the scheme's 10^9.
+    """
 
     attr: str
     op: Literal["eq", "ne", "gt", "gte", "lt", "lte", "in"]
-    value: Exact | str | bool | date | list[str]
+    value: Quantity | str | bool | date | list[str]
 
     @model_validator(mode="after")
     def _value_fits_op(self) -> Condition:
@@ -206,8 +250,8 @@ class SubjectCondition(Model):
     roles_none: list[str] = Field(default_factory=list)
     residence: Literal["urban", "rural"] | None = None
     hukou: Literal["local", "non_local"] | None = None
-    min_age: int | None = None
-    max_age: int | None = None
+    min_age: int | None = Field(default=None, ge=0, le=MAX_AGE)
+    max_age: int | None = Field(default=None, ge=0, le=MAX_AGE)
 
 
 class Match(Model):
@@ -286,7 +330,7 @@ class FormulaEffect(Model):
 
 
 class CountTier(Model):
-    more_than: int
+    more_than: int = Field(ge=0, le=10**6)
     points: Exact
     source: Source | None = None
 
@@ -357,7 +401,7 @@ class Cap(Model):
 class Frequency(Model):
     """At most `times` scored events per calendar `per` ("two trips a month")."""
 
-    times: int = Field(ge=1)
+    times: int = Field(ge=1, le=10**6)
     per: Period
 
 
@@ -383,6 +427,13 @@ class Rule(Cited):
     expires_after: Duration | None = None
     fine_rmb: Exact | None = None
     department: str | None = None
+
+    @field_validator("effective_from", "effective_to")
+    @classmethod
+    def _date_in_range(cls, value: date | None) -> date | None:
+        if value is not None and not EARLIEST <= value <= LATEST:
+            raise ValueError(f"dates lie between {EARLIEST} and {LATEST}")
+        return value
 
     @model_validator(mode="after")
     def _dates_ordered(self) -> Rule:

@@ -16,11 +16,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from creditlab.engine.errors import VocabularyError
 from creditlab.engine.inputs.located import format_path, load_yaml
-from creditlab.engine.model import Model
+from creditlab.engine.model import Exact, Model
 
 __all__ = [
     "AttrSpec",
@@ -44,11 +44,27 @@ MAX_MAGNITUDE = Decimal(10) ** 15
 
 
 class AttrSpec(Model):
-    """An attribute of an event type (or a subject field): its type and whether it is required."""
+    """An attribute of an event type (or a subject field): its type and whether it is required.
+
+    A number (`int`, `number`) is a quantity: `min` defaults to 0 (hours, ml, yuan, years
+    are never negative) and `max` to none; a vocabulary entry may set either. Every number
+    stays below 10^15 in magnitude whatever `max` says.
+    """
 
     type: str
     required: bool = False
     doc: str | None = None
+    min: Exact | None = None
+    max: Exact | None = None
+
+    @model_validator(mode="after")
+    def _range_on_numbers(self) -> AttrSpec:
+        if (self.min is not None or self.max is not None) and self.kind not in ("int", "number"):
+            raise ValueError(f"min and max apply to int and number attributes, not {self.type}")
+        low, high = self.low, self.high
+        if low is not None and high is not None and low > high:
+            raise ValueError(f"min {low} is above max {high}")
+        return self
 
     @field_validator("type")
     @classmethod
@@ -63,6 +79,23 @@ class AttrSpec(Model):
     @property
     def kind(self) -> Literal["int", "number", "bool", "date", "str", "enum", "list[role]"]:
         return "enum" if self.type.startswith("enum[") else self.type  # type: ignore[return-value]
+
+    @property
+    def low(self) -> Decimal | None:
+        """The smallest value allowed (0 for a number attribute that states no `min`)."""
+        if self.kind not in ("int", "number"):
+            return None
+        return Decimal(0) if self.min is None else self.min
+
+    @property
+    def high(self) -> Decimal | None:
+        """The largest value allowed, when the vocabulary states one."""
+        return self.max
+
+    def in_range(self, value: Decimal | int) -> bool:
+        """Whether a number lies within this attribute's declared range."""
+        low, high = self.low, self.high
+        return (low is None or value >= low) and (high is None or value <= high)
 
     @property
     def values(self) -> tuple[str, ...]:
@@ -99,8 +132,12 @@ def domain_of(event_type: str) -> str:
     return event_type.split(".", 1)[0]
 
 
-def check_attr(spec: AttrSpec, value: Any) -> AttrValue:
-    """`value` checked (and normalised) against `spec`; raises ValueError with the reason."""
+def check_attr(spec: AttrSpec, value: Any, *, in_range: bool = True) -> AttrValue:
+    """`value` checked (and normalised) against `spec`; raises ValueError with the reason.
+
+    `in_range=False` skips the attribute's declared range (a scheme's condition may name a
+    value outside it: lint warns, the load does not fail).
+    """
     kind = spec.kind
     if kind == "bool":
         if isinstance(value, bool):
@@ -112,10 +149,12 @@ def check_attr(spec: AttrSpec, value: Any) -> AttrValue:
                              f"got {_show(value)}")
         if kind == "int" and isinstance(value, Decimal):
             if value != value.to_integral_value():
-                raise ValueError(f"expected an integer, got {value}")
+                raise ValueError(f"expected an integer, got {_short(str(value))}")
             value = int(value)
         if abs(value) >= MAX_MAGNITUDE:
-            raise ValueError(f"number {value} is out of range (magnitude below 10^15)")
+            raise ValueError(f"number {_short(str(value))} is out of range (magnitude below 10^15)")
+        if in_range and not spec.in_range(value):
+            raise ValueError(_range_message(spec, value))
         if isinstance(value, int):
             return value
         exact: Decimal = value
@@ -123,7 +162,7 @@ def check_attr(spec: AttrSpec, value: Any) -> AttrValue:
             return int(exact)
         exponent = exact.normalize().as_tuple().exponent
         if isinstance(exponent, int) and exponent < -6:
-            raise ValueError(f"number {exact} has more than 6 decimal places")
+            raise ValueError(f"number {_short(str(exact))} has more than 6 decimal places")
         return exact
     if kind == "date":
         if isinstance(value, datetime):
@@ -147,12 +186,28 @@ def check_attr(spec: AttrSpec, value: Any) -> AttrValue:
     raise ValueError(f"attributes of type {spec.type} are not supported on events")
 
 
+def _range_message(spec: AttrSpec, value: Decimal | int) -> str:
+    low, high = spec.low, spec.high
+    if low is not None and value < low:
+        return f"must be \u2265 {low}, got {_short(str(value))}"
+    return f"must be \u2264 {high}, got {_short(str(value))}"
+
+
+_SHOWN = 40
+"""At most this many characters of a bad value are quoted in a message."""
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= _SHOWN else text[:_SHOWN] + "\u2026"
+
+
 def _show(value: Any) -> str:
+    """A bad value as a message quotes it: its type, and at most ~40 characters of it."""
     if isinstance(value, str):
-        return repr(value)
+        return _short(repr(value))
     if value is None:
         return "null"
-    return f"{value!r} ({type(value).__name__})"
+    return f"{_short(repr(value))} ({type(value).__name__})"
 
 
 def load_vocabulary(path: Path) -> Vocabulary:

@@ -20,7 +20,8 @@ from importlib.metadata import version as _installed_version
 from typing import Any
 
 from creditlab.engine.canonical import digest as digest_of
-from creditlab.engine.errors import HistoryError
+from creditlab.engine.errors import HistoryError, did_you_mean
+from creditlab.engine.inputs.catalog import refuse_duplicate_ids, shipped_schemes
 from creditlab.engine.inputs.history import History
 from creditlab.engine.inputs.scheme import Scheme
 from creditlab.engine.scoring.durable.compile import compile_scheme
@@ -123,7 +124,9 @@ def replay(history: History, schemes: Sequence[Scheme], *,
     The manifest records creditlab's version, the history's, the vocabulary's and every
     scheme's sha256 and `as_of`; `digest` covers the results and the ledger.
     """
+    refuse_duplicate_ids(list(schemes))
     ordered = sorted(schemes, key=lambda s: s.id)
+    _check_starting(history, {s.id for s in ordered})
     keyed: list[tuple[tuple[int, int, int], LedgerEntry]] = []
     results: list[Outcome] = []
     accounting: list[Accounting] = []
@@ -185,3 +188,20 @@ def replay(history: History, schemes: Sequence[Scheme], *,
                         "ledger": [e.as_dict() for e in ledger]})
     return Replay(history, tuple(ordered), ledger, tuple(results), tuple(accounting),
                   manifest, digest)
+
+
+def _check_starting(history: History, replayed: set[str]) -> None:
+    """A starting point names a replayed or a shipped scheme: an unknown id is a typo.
+
+    A starting point for a shipped scheme that this replay leaves out is kept silently:
+    one history can serve replays of different schemes.
+    """
+    unknown = [p for p in history.starting if p.scheme not in replayed]
+    if not unknown:
+        return
+    known = replayed | {s.id for s in shipped_schemes()}
+    for point in unknown:
+        if point.scheme not in known:
+            raise HistoryError(f"starting point for unknown scheme {point.scheme!r}"
+                               f"{did_you_mean(point.scheme, known)}", file=history.file,
+                               line=point.line, field="starting.scheme")

@@ -8,7 +8,8 @@ scheme whose sources give no bounds is drawn, in a panel of its own, as the chan
 points from where the subject started.
 
 All text from schemes and histories is escaped (`escaped`, `wrapped`) before it enters a
-figure.
+figure: plotly draws titles, tick labels, bar texts and hover texts as a small subset of
+HTML (`<b>`, `<br>`, `<a href>`), so a `<` from a history would otherwise become a tag.
 """
 
 from __future__ import annotations
@@ -34,12 +35,22 @@ ChartProgress = Callable[[str, int, int], None]
 
 @dataclass(frozen=True)
 class Chart:
-    """One figure of the page and the caption printed under it."""
+    """One figure of the page and the caption printed under it.
 
-    key: str
+    `kind` names the chart (`trajectory`, `bands`, `heat-map`, `asymmetry`) and `subject`
+    the subject it draws, if any; `key` joins them, to find a chart in Python. The page
+    numbers its figures instead: no id from a history or a scheme becomes an element id.
+    """
+
+    kind: str
     title: str
     figure: go.Figure
     caption: str
+    subject: str | None = None
+
+    @property
+    def key(self) -> str:
+        return self.kind if self.subject is None else f"{self.kind}-{self.subject}"
 
 
 # --- the axis -------------------------------------------------------------------------------
@@ -84,8 +95,13 @@ def axis_for(scheme: Scheme) -> Axis:
 
 
 def escaped(text: object) -> str:
-    """Text from a scheme or history, safe to put in a figure."""
-    return html.escape(str(text), quote=True)
+    """Text from a scheme or history, safe to put in a figure.
+
+    Only `&`, `<` and `>`: plotly decodes `&amp;`, `&lt;`, `&gt;` and numeric references
+    but not `&quot;`, which it would show as written; a `"` is harmless where no tag can
+    open.
+    """
+    return html.escape(str(text), quote=False)
 
 
 def x_of(moment: datetime | date) -> str:

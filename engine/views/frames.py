@@ -18,12 +18,24 @@ digest), and so does every file written here:
 
 `read_csv(to_csv(frame))` and `read_parquet(to_parquet(frame))` equal `frame`, attrs
 included (the tests check it).
+
+CSV text cells are protected against formula injection (OWASP's rule): a text cell that
+begins with `=`, `+`, `-`, `@`, a tab or a carriage return, after any number of `'`, gets
+one more `'` in front, so a spreadsheet shows it as text instead of running it. Numbers
+are never touched (-50 stays a number, in a number column or written as text).
+`read_csv` takes exactly that one `'` off again; other readers see it, as OWASP intends.
+
+Files are written through `creditlab.engine.views.files`: a temporary file renamed into
+place, never through a link or a device, an existing file replaced only with
+`overwrite=True`, and a failed write leaves the target as it was.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import os
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -37,10 +49,13 @@ from creditlab.engine.canonical import dumps, plain
 from creditlab.engine.describe import entry_record
 from creditlab.engine.scoring.replay import Replay
 
+from .files import PathLike, replacing
+
 __all__ = [
     "compare_frames",
     "diff_events_frame",
     "diff_subjects_frame",
+    "escape_formula",
     "exchange_frame",
     "ledger_frame",
     "matrix_frame",
@@ -211,13 +226,53 @@ def _provenance(frame: pd.DataFrame) -> dict[str, Any]:
             "columns": {str(c): str(t) for c, t in frame.dtypes.items()}}
 
 
-def to_csv(frame: pd.DataFrame, target: str | Path | IO[str]) -> None:
-    """Write `frame` as CSV, its manifest and digest on a leading `# creditlab: ` line."""
+_FORMULA = re.compile(r"'*[=+\-@\t\r]")
+"""A text cell a spreadsheet would read as a formula (after any `'` already there)."""
+
+
+_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?")
+
+
+def escape_formula(text: str) -> str:
+    """`text` with a `'` in front when a spreadsheet would read it as a formula; a number
+    written as text (-50, 0.5) is left as it is: a spreadsheet reads it as that number."""
+    return "'" + text if _FORMULA.match(text) and not _NUMBER.fullmatch(text) else text
+
+
+def _unescape_formula(text: str) -> str:
+    return text[1:] if text.startswith("'") and _FORMULA.match(text, 1) else text
+
+
+def _is_text(dtype: Any) -> bool:
+    return bool(pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype))
+
+
+def _map_text(frame: pd.DataFrame, change: Callable[[str], str]) -> pd.DataFrame:
+    out = frame.copy()
+    for name in out.columns:
+        if _is_text(out[name].dtype):
+            column = out[name]
+            out[name] = column.map(lambda v: change(v) if isinstance(v, str) else v,
+                                   na_action="ignore").astype(column.dtype)
+    return out
+
+
+def to_csv(frame: pd.DataFrame, target: PathLike | IO[str], *, overwrite: bool = False,
+           inputs: Iterable[PathLike] = ()) -> None:
+    """Write `frame` as CSV, its manifest and digest on a leading `# creditlab: ` line.
+
+    A path is written safely (see the module's docstring); `overwrite=True` replaces an
+    existing file, never one of `inputs`.
+    """
     def write(out: IO[str]) -> None:
         out.write(CSV_MARK + dumps(_provenance(frame)) + "\n")
-        frame.to_csv(out, index=False, lineterminator="\n")
+        _map_text(frame, escape_formula).to_csv(out, index=False, lineterminator="\n")
 
-    _with_text(target, "w", write)
+    if isinstance(target, (str, os.PathLike)):
+        with replacing(target, overwrite=overwrite, inputs=inputs, newline="") as handle:
+            write(handle)
+    else:
+        write(target)
 
 
 def read_csv(source: str | Path | IO[str]) -> pd.DataFrame:
@@ -228,29 +283,37 @@ def read_csv(source: str | Path | IO[str]) -> pd.DataFrame:
             raise ValueError("not a creditlab CSV: the first line is not '# creditlab: {...}'")
         meta = json.loads(first[len(CSV_MARK):])
         columns: dict[str, str] = meta["columns"]
-        frame = pd.read_csv(handle, dtype=columns, keep_default_na=False, na_values=[""])
+        frame = _map_text(pd.read_csv(handle, dtype=columns, keep_default_na=False,
+                                      na_values=[""]), _unescape_formula)
         frame.attrs = {"manifest": meta["manifest"], "digest": meta["digest"]}
         return frame
 
-    return _with_text(source, "r", read)
+    if isinstance(source, (str, Path)):
+        with open(source, encoding="utf-8", newline="") as handle:
+            return read(handle)
+    return read(source)
 
 
-def _with_text(target: str | Path | IO[str], mode: str, use: Callable[[IO[str]], Any]) -> Any:
-    if isinstance(target, (str, Path)):
-        with open(target, mode, encoding="utf-8", newline="") as handle:
-            return use(handle)
-    return use(target)
+def to_parquet(frame: pd.DataFrame, target: PathLike | io.BytesIO, *,
+               overwrite: bool = False, inputs: Iterable[PathLike] = ()) -> None:
+    """Write `frame` as Parquet, manifest and digest in the file's key-value metadata.
 
-
-def to_parquet(frame: pd.DataFrame, target: str | Path | io.BytesIO) -> None:
-    """Write `frame` as Parquet, manifest and digest in the file's key-value metadata."""
+    A path is written safely (see the module's docstring); `overwrite=True` replaces an
+    existing file, never one of `inputs`.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     table = pa.Table.from_pandas(frame, preserve_index=False)
     metadata = dict(table.schema.metadata or {})
     metadata[PARQUET_KEY] = dumps(_provenance(frame)).encode("utf-8")
-    pq.write_table(table.replace_schema_metadata(metadata), target)
+    table = table.replace_schema_metadata(metadata)
+    if isinstance(target, (str, os.PathLike)):
+        # pyarrow is handed a file, not the path: given a path, it unlinks it on failure.
+        with replacing(target, overwrite=overwrite, inputs=inputs, binary=True) as handle:
+            pq.write_table(table, handle)
+    else:
+        pq.write_table(table, target)
 
 
 def read_parquet(source: str | Path | io.BytesIO) -> pd.DataFrame:

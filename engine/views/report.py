@@ -10,7 +10,14 @@ The page: the history and its replay digest; the schemes, with how each is drawn
 (`charts.subject_charts`); the heat map and any further charts; where each subject ends;
 and the ledger of every subject shown, each entry numbered as in the charts' hover texts,
 with its rule's source quote. Every chart sits in a `<figure class="chart">` with a
-`<figcaption>`. All text from schemes and histories is escaped (`html.escape`).
+`<figcaption>`.
+
+Nothing from a history or a scheme (which a reader may have been sent) runs or shapes the
+page: text is escaped for where it goes (`_esc` for HTML, `chart_base.escaped` inside
+figures); element ids are numbered (`subject-3`, `figure-7`, `chart-7`, `ledger-12`), never
+made from a subject's, event's or scheme's id; figures are JSON data in
+`<script type="application/json">` with `<`, `>`, `&` and U+2028/U+2029 escaped
+(`_script_json`), drawn by one fixed script (`_DRAW`).
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Sequence
 
-from plotly.io import to_html
+from plotly.io.json import to_json_plotly
 from plotly.offline import get_plotlyjs
 
 from creditlab.engine.analysis.asymmetry import Asymmetry
@@ -77,7 +84,7 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[str]], numeric: set[in
     head = "".join(f"<th>{_esc(h)}</th>" for h in header)
     body = []
     for i, row in enumerate(rows):
-        rid = f' id="{row_ids[i]}"' if row_ids is not None else ""
+        rid = f' id="{_esc(row_ids[i])}"' if row_ids is not None else ""
         cells = "".join(f'<td class="num">{c}</td>' if j in numeric else
                         f'<td class="source">{c}</td>' if j == len(row) - 1 and wide_last
                         else f"<td>{c}</td>" for j, c in enumerate(row))
@@ -86,13 +93,60 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[str]], numeric: set[in
             f"<tbody>{''.join(body)}</tbody></table></div>")
 
 
-def _figure_html(chart: Chart) -> str:
-    div = to_html(chart.figure, full_html=False, include_plotlyjs=False,
-                  include_mathjax=False, div_id=f"chart-{chart.key}", config=_CONFIG,
-                  default_width="100%", default_height=f"{chart.figure.layout.height}px")
-    return (f'<figure class="chart" id="figure-{_esc(chart.key)}">'
-            f"<h3>{_esc(chart.title)}</h3>{div}"
-            f"<figcaption>{_esc(chart.caption)}</figcaption></figure>")
+def _script_json(value: object) -> str:
+    """JSON that can sit inside a `<script>` element: no `<`, `>` or `&` (so no `</script>`
+    or `<!--` can close or hide it) and no U+2028/U+2029 (line ends to older JavaScript)."""
+    text: str = to_json_plotly(value)
+    for char, code in (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e"),
+                       ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(char, code)
+    return text
+
+
+def _figure_html(chart: Chart, n: int) -> str:
+    """Figure `n` of the page: its element ids are numbered (`figure-n`, `chart-n`); the
+    figure travels as JSON data in a `<script type="application/json">` that `_DRAW` reads,
+    so nothing from a history or a scheme is ever JavaScript source."""
+    figure = chart.figure.to_plotly_json()
+    data = _script_json({"data": figure.get("data", []), "layout": figure.get("layout", {}),
+                         "config": _CONFIG})
+    height = int(chart.figure.layout.height or 450)
+    return (f'<figure class="chart" id="figure-{n}" data-chart="{_esc(chart.kind)}">'
+            f"<h3>{_esc(chart.title)}</h3>"
+            f'<div style="height:{height}px;width:100%">'
+            f'<div id="chart-{n}" class="plotly-graph-div" style="height:100%;width:100%">'
+            f'</div></div><script type="application/json" id="chart-{n}-figure">{data}'
+            f"</script><figcaption>{_esc(chart.caption)}</figcaption></figure>")
+
+
+_DRAW = """<script>(function () {
+  // Draws every chart from its JSON; a chart that fails is reported, the others drawn.
+  var divs = document.querySelectorAll("div.plotly-graph-div");
+  for (var i = 0; i < divs.length; i++) {
+    try {
+      var figure = JSON.parse(document.getElementById(divs[i].id + "-figure").textContent);
+      Plotly.newPlot(divs[i], figure.data, figure.layout, figure.config);
+    } catch (err) {
+      console.error("chart " + divs[i].id + ": " + err);
+    }
+  }
+})();</script>"""
+
+
+def _subject_sections(charts: Sequence[Chart], shown: Sequence[str]) -> list[str]:
+    """Each subject's charts in a `<section id="subject-i">` (i: its place among those
+    shown), figures numbered from 1."""
+    parts, n = [], 0
+    for i, sid in enumerate(shown, start=1):
+        mine = [c for c in charts if c.subject == sid]
+        if not mine:
+            continue
+        parts.append(f'<section class="subject" id="subject-{i}">')
+        for chart in mine:
+            n += 1
+            parts.append(_figure_html(chart, n))
+        parts.append("</section>")
+    return parts
 
 
 def _schemes_table(result: Replay) -> str:
@@ -218,19 +272,19 @@ def build_report(result: Replay, *, subjects: Sequence[str] | None = None,
               "another's.</p>", _schemes_table(result)]
     if charts:
         parts.append("<h2>Each subject, scheme by scheme</h2>")
-        parts += [_figure_html(c) for c in charts]
+        parts += _subject_sections(charts, shown)
     later = [c for c in (
         heat_map_chart(matrix) if matrix is not None and matrix.rows else None,
         asymmetry_chart(asymmetry, result.schemes) if asymmetry is not None else None,
         *extra) if c is not None]
     if later:
         parts.append("<h2>Behaviours and asymmetries</h2>")
-        parts += [_figure_html(c) for c in later]
+        parts += [_figure_html(c, n) for n, c in enumerate(later, start=len(charts) + 1)]
     parts += ["<h2>Where each subject ends</h2>", _standings_table(index, shown),
               "<h2>The ledger</h2>",
               "<p>Every rule that fired for the subjects shown, in replay order, with the "
               "words of the source it encodes. <i>Gives</i> is what the rule states; "
               "<i>applied</i> is what counted after limits, caps and the scale's bounds. "
               "Numbers are exact.</p>",
-              _ledger_table(index, set(shown)), "</body></html>"]
+              _ledger_table(index, set(shown)), _DRAW, "</body></html>"]
     return "\n".join(parts)

@@ -177,7 +177,7 @@ def trajectory_chart(index: ReplayIndex, subject: str) -> Chart | None:
     if absent:
         caption += (f" Not shown: {', '.join(absent)}, which score another kind of subject "
                     f"than {subject}.")
-    return Chart(f"trajectory-{subject}", f"{subject}: score trajectories", fig, caption)
+    return Chart("trajectory", f"{subject}: score trajectories", fig, caption, subject=subject)
 
 
 def _band_colour(scheme: Scheme, band: str | None) -> str:
@@ -260,7 +260,7 @@ def band_timeline_chart(index: ReplayIndex, subject: str) -> Chart | None:
     if without:
         caption += (f" The sources of {', '.join(without)} give no score thresholds for "
                     "their grades: only a reclassification or a starting grade shows one.")
-    return Chart(f"bands-{subject}", f"{subject}: band timeline", fig, caption)
+    return Chart("bands", f"{subject}: band timeline", fig, caption, subject=subject)
 
 
 def subject_charts(result: Replay, subjects: Sequence[str], *,

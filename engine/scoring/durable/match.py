@@ -11,7 +11,9 @@ measured with 2.0.28 on this project's machine (see README, "Design"):
   ruleset per distinct scheme file (by content hash), checked empty before a replay;
 - more than 1,024 sessions fail: one session, the subject carried in the fact;
 - an exception in an action is swallowed: actions only append an index, and the
-  completion callback's error is raised as `EngineError`;
+  completion callback's error is raised as `EngineError`; durable_rules catches
+  BaseException too, so a KeyboardInterrupt (Ctrl-C) or SystemExit that arrives inside an
+  action, or inside durable_rules' own Python code, is kept and raised again as itself;
 - `1e-05` cannot be parsed and big integers never match: facts are serialised here,
   numbers in plain decimal notation, after the vocabulary has bounded them;
 - the rulesets, their one session and the list their actions append to are the
@@ -77,9 +79,25 @@ def _ruleset_for(compiled: CompiledScheme) -> tuple[Ruleset, list[int]]:
 
 def _appender(fired: list[int], index: int) -> Any:
     def action(c: Any) -> None:
-        fired.append(index)
+        try:
+            fired.append(index)
+        except (KeyboardInterrupt, SystemExit) as exc:  # durable_rules would swallow it
+            _caught.append(exc)
 
     return action
+
+
+_caught: list[BaseException] = []
+"""A KeyboardInterrupt or SystemExit met inside an action (held under `_lock`)."""
+
+
+def _reraise_interrupt(errors: list[Any]) -> None:
+    """Raise a KeyboardInterrupt or SystemExit that durable_rules caught, as itself."""
+    caught = [*_caught, *errors]
+    _caught.clear()
+    for exc in caught:
+        if isinstance(exc, BaseException) and not isinstance(exc, Exception):
+            raise exc
 
 
 class Matcher:
@@ -116,6 +134,7 @@ class Matcher:
         errors: list[Any] = []
         with _lock:
             self._fired.clear()
+            _caught.clear()
             result = _dre.assert_fact(handle, fact)
             if result[0] == _NOT_HANDLED:
                 return []
@@ -125,6 +144,7 @@ class Matcher:
                 self._ruleset.do_actions(result[1], lambda e, _state: errors.append(e))
             finally:
                 _dre.retract_fact(handle, fact)
+            _reraise_interrupt(errors)
             fired = sorted(set(self._fired))
         if any(errors):
             raise EngineError(f"a durable_rules action failed on event {event.id!r}: "

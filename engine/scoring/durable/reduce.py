@@ -18,6 +18,7 @@ from datetime import date
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
+from creditlab.engine.canonical import number
 from creditlab.engine.errors import HistoryError, did_you_mean
 from creditlab.engine.inputs.history import Event, StartingPoint
 from creditlab.engine.inputs.scheme import (
@@ -128,6 +129,12 @@ class Reducer:
                                f"{did_you_mean(given.grade, labels)}; its grades: "
                                f"{', '.join(labels) or 'none'}", line=given.line, field="grade")
         score = self.scheme.scale.start if given.score is None else given.score
+        scale = self.scheme.scale
+        if scale.clamp and scale.min is not None and scale.max is not None and not (
+                scale.min <= score <= scale.max):
+            raise HistoryError(f"starting score {number(score)} is outside {self.scheme.id}'s "
+                               f"scale, {number(scale.min)} to {number(scale.max)}",
+                               line=given.line, field="score")
         override = None if given.grade is None else Override(given.grade, "given", None,
                                                              "starting")
         return Standing(score=score, override=override)
