@@ -2,8 +2,9 @@
 
 Thin: parse, call the engine (`creditlab.engine.analysis.compare`, `.matrix`, `.exchange`,
 `.frames`), render. Every command prints a table for people, `--format json` for
-scripts, and `--format csv|parquet` for notebooks (Parquet needs `-o FILE`); CSV and
-Parquet carry the run's manifest and digest (see `creditlab.engine.views.frames`).
+scripts, and `--format csv|parquet` for notebooks (Parquet needs `-o FILE`). CSV is
+plain; with `-o FILE` the run's manifest and digest go to `FILE.manifest.json` beside it,
+and Parquet keeps them in its metadata (see `creditlab.engine.views.frames`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from creditlab.engine import load_history, replay, resolve_schemes, shipped_voca
 from creditlab.engine.inputs.scheme import Scheme
 from creditlab.engine.scoring.replay import Replay
 
-from .output import check_output, console, force_option, json_text, output_file
+from .output import check_frame_output, console, force_option, json_text, output_file, write_frame
 
 __all__ = ["COMMANDS"]
 
@@ -34,7 +35,8 @@ def _output_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--format", "fmt", type=click.Choice(_FORMATS), default="table",
                         show_default=True,
                         help="table for people, json for scripts, csv or parquet for "
-                             "notebooks (with the manifest and digest).")(func)
+                             "notebooks (the manifest and digest in FILE.manifest.json "
+                             "beside a CSV FILE, in a Parquet file's metadata).")(func)
 
 
 def _schemes_option(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -66,17 +68,11 @@ def _emit(fmt: str, output: str | None, force: bool, inputs: Sequence[str],
           tables: Callable[[], list[Any]]) -> None:
     """Write the result in the chosen format, to stdout or `output` (written safely: see
     `output_file`)."""
-    from creditlab.engine.views import frames
-
-    if fmt == "parquet":
-        if output is None or output == "-":
-            raise click.UsageError("--format parquet writes a binary file: give -o/--output FILE")
-        frames.to_parquet(frame(), output, overwrite=force, inputs=inputs)
+    if fmt in ("csv", "parquet"):
+        write_frame(frame(), fmt, output, force=force, inputs=inputs)
         return
     with output_file(output, force=force, inputs=inputs) as out:
-        if fmt == "csv":
-            frames.to_csv(frame(), out)
-        elif fmt == "json":
+        if fmt == "json":
             out.write(json_text(data(), out, indent=2) + "\n")
         else:
             target = console() if output is None or output == "-" else console(out)
@@ -86,9 +82,7 @@ def _emit(fmt: str, output: str | None, force: bool, inputs: Sequence[str],
 
 def _check(fmt: str, output: str | None, force: bool, inputs: Sequence[str]) -> None:
     """Fail before the work when the output cannot be written."""
-    if fmt == "parquet" and (output is None or output == "-"):
-        raise click.UsageError("--format parquet writes a binary file: give -o/--output FILE")
-    check_output(output, force=force, inputs=inputs)
+    check_frame_output(fmt, output, force=force, inputs=inputs)
 
 
 def _day(value: Any) -> date | None:

@@ -27,18 +27,20 @@ from creditlab.engine import (
     shipped_vocabulary,
     version,
 )
-from creditlab.engine.canonical import plain
 from creditlab.engine.checks.coverage import coverage_of
-from creditlab.engine.describe import entry_record
 from creditlab.engine.inputs.scheme import Scheme
 
-from . import analyst, auditor, educator, educator_report
+from . import analyst, auditor, educator, educator_report, reference, tester
 from .output import (
     ProgressBar,
+    check_frame_output,
     console,
+    force_option,
     format_option,
+    is_stdout,
+    output_file,
     replay_document,
-    write_csv,
+    write_frame,
     write_json,
     write_jsonl,
 )
@@ -110,7 +112,7 @@ def _silence_stdout() -> None:
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(version(), prog_name="creditlab")
+@click.version_option(version(), "-V", "--version", prog_name="creditlab")
 def cli() -> None:
     """Replay one history of behaviour through documented social-credit schemes.
 
@@ -203,19 +205,29 @@ def show_command(scheme_id: str, fmt: str, seed_only: bool) -> None:
 @click.argument("history", type=click.Path(dir_okay=False))
 @click.option("--scheme", "schemes", multiple=True, metavar="ID",
               help="A scheme id or a scheme file; repeat for several. Default: all shipped.")
-@format_option("table", "json", "jsonl", "csv")
+@format_option("table", "json", "jsonl", "csv", "parquet")
 @click.option("--explain", is_flag=True,
-              help="Include the ledger: every rule that fired, with its source.")
-def replay_command(history: str, schemes: Sequence[str], fmt: str, explain: bool) -> None:
+              help="Include the ledger: every rule that fired, with its source (csv and "
+                   "parquet: the ledger's rows instead of the results).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default=None,
+              metavar="FILE", help="Write to FILE instead of stdout ('-': stdout; required "
+                                   "for parquet). A CSV FILE gets its manifest and digest "
+                                   "in FILE.manifest.json beside it.")
+@force_option
+def replay_command(history: str, schemes: Sequence[str], fmt: str, explain: bool,
+                   output: str | None, force: bool) -> None:
     """Replay a history (YAML or JSONL) through schemes, side by side.
 
     Example:
 
         creditlab replay fixtures/example.yaml --scheme suining_county --format json
+        creditlab replay fixtures/example.yaml --explain --format parquet -o ledger.parquet
     """
     vocabulary = shipped_vocabulary()
     loaded = load_history(history, vocabulary)
     chosen = resolve_schemes(tuple(schemes))
+    inputs = [history, *(s.file for s in chosen)]
+    check_frame_output(fmt, output, force=force, inputs=inputs)
     progress = ProgressBar() if len(loaded.events) * len(chosen) > 200_000 else None
     try:
         result = replay(loaded, chosen,
@@ -223,30 +235,28 @@ def replay_command(history: str, schemes: Sequence[str], fmt: str, explain: bool
     finally:
         if progress:
             progress.close()
-    if fmt == "json":
-        write_json(replay_document(result, explain=explain))
-    elif fmt == "jsonl":
-        data = replay_document(result, explain=explain)
-        write_jsonl([{"record": "manifest", **data["manifest"]},
-                     *({"record": "result", **r} for r in data["results"]),
-                     *({"record": "ledger", **e} for e in data.get("ledger", [])),
-                     {"record": "digest", "digest": data["digest"]}])
-    elif fmt == "csv":
-        if explain:
-            header = ["kind", "at", "event", "type", "subject", "scheme", "rule", "points",
-                      "applied", "score_before", "score_after", "band_after", "note"]
-            write_csv(header, ([plain(entry_record(e))[h] for h in header]
-                               for e in result.ledger))
+    if fmt in ("csv", "parquet"):
+        from creditlab.engine.views import frames
+
+        frame = frames.ledger_frame(result) if explain else frames.results_frame(result)
+        write_frame(frame, fmt, output, force=force, inputs=inputs)
+        return
+    with output_file(output, force=force, inputs=inputs) as out:
+        if fmt == "json":
+            write_json(replay_document(result, explain=explain), out)
+        elif fmt == "jsonl":
+            data = replay_document(result, explain=explain)
+            write_jsonl([{"record": "manifest", **data["manifest"]},
+                         *({"record": "result", **r} for r in data["results"]),
+                         *({"record": "ledger", **e} for e in data.get("ledger", [])),
+                         {"record": "digest", "digest": data["digest"]}], out)
         else:
-            header = ["subject", "scheme", "start", "score", "band", "flags", "events_scored",
-                      "events_unscored"]
-            write_csv(header, ([plain(r.as_dict())[h] for h in header] for r in result.results))
-    else:
-        print_all(console(), replay_tables(result, explain=explain))
+            print_all(console() if is_stdout(output) else console(out),
+                      replay_tables(result, explain=explain))
 
 
 for _command in (*analyst.COMMANDS, *auditor.COMMANDS, *educator.COMMANDS,
-                 *educator_report.COMMANDS):
+                 *educator_report.COMMANDS, *reference.COMMANDS, *tester.COMMANDS):
     cli.add_command(_command)
 
 

@@ -1,4 +1,5 @@
-"""Shared output options and writers: JSON for scripts, rich tables for people.
+"""Shared output options and writers: JSON for scripts, rich tables for people, CSV and
+Parquet for notebooks (`write_frame`: plain CSV, its provenance in `FILE.manifest.json`).
 
 Every file a command writes goes through `output_file` (`creditlab.engine.views.files`):
 a temporary file renamed into place, never a link, a device or an input of the command,
@@ -7,37 +8,45 @@ an existing file replaced only with `--force`. `-o -` (or no `-o`) is stdout.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from decimal import Decimal
 from typing import IO, Any, TypeVar
 
 import click
 from rich.console import Console
 
-from creditlab.engine.canonical import dumps, plain
+from creditlab.engine.canonical import dumps
 from creditlab.engine.describe import entry_record
 from creditlab.engine.scoring.replay import Replay
 from creditlab.engine.views.files import PathLike, check_target, replacing
-from creditlab.engine.views.frames import escape_formula
+from creditlab.engine.views.frames import sidecar
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-__all__ = ["ProgressBar", "check_output", "console", "force_option", "format_option",
-           "json_text", "output_file", "replay_document", "write_csv", "write_json", "write_jsonl"]
+__all__ = ["ProgressBar", "check_frame_output", "check_output", "console", "force_option",
+           "format_option", "json_text", "output_file", "replay_document", "write_frame",
+           "write_json", "write_jsonl"]
 
 
 def format_option(*choices: str, default: str = "table") -> Callable[[F], F]:
-    """The `--format` option every command shares (table for people, json for scripts)."""
+    """The `--format` option every command shares (table for people, json for scripts);
+    its help names exactly the `choices` the command offers."""
+    people = [c for c in choices if c in ("table", "text")]
+    scripts = [c for c in choices if c not in people]
+    parts = [f"{c} for people" for c in people]
+    if scripts:
+        parts.append(f"{_or_list(scripts)} for scripts")
     return click.option(
         "--format", "fmt", type=click.Choice(list(choices)), default=default,
-        show_default=True, help="Output format: a table for people, "
-                                "json (or jsonl/csv) for scripts.",
+        show_default=True, help=f"Output format: {', '.join(parts)}.",
     )
+
+
+def _or_list(words: Sequence[str]) -> str:
+    """`json`, `json or csv`, `json, jsonl or csv`."""
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
 
 
 def force_option(func: F) -> F:
@@ -110,27 +119,40 @@ def write_jsonl(records: Iterable[Any], out: IO[str] | None = None) -> None:
         click.echo(json_text(record, out), file=out)
 
 
-def _csv_cell(value: Any) -> Any:
-    """A CSV cell: numbers as numbers, text protected against formula injection."""
-    if value is None:
-        return ""
-    if isinstance(value, (bool, int, float, Decimal)):
-        return plain(value)
-    if isinstance(value, (list, tuple)):
-        value = ";".join(map(str, plain(list(value))))
-    return escape_formula(str(plain(value)))
+def check_frame_output(fmt: str, output: str | None, *, force: bool,
+                       inputs: Iterable[PathLike] = ()) -> None:
+    """Fail before the work when `write_frame` could not write `output`: Parquet needs a
+    file, and a CSV file's sidecar (`FILE.manifest.json`) must be writable too."""
+    if fmt == "parquet" and is_stdout(output):
+        raise click.UsageError("--format parquet writes a binary file: give -o/--output FILE")
+    check_output(output, force=force, inputs=inputs)
+    if fmt == "csv" and not is_stdout(output):
+        assert output is not None
+        check_target(sidecar(output), overwrite=force, inputs=tuple(inputs))
 
 
-def write_csv(header: Sequence[str], rows: Iterable[Sequence[Any]],
-              out: IO[str] | None = None) -> None:
-    """CSV with a header; a text cell beginning with =, +, -, @, tab or CR gets a leading
-    `'` (see `creditlab.engine.views.frames.escape_formula`)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([_csv_cell(h) for h in header])
-    for row in rows:
-        writer.writerow([_csv_cell(v) for v in row])
-    click.echo(buffer.getvalue(), nl=False, file=out)
+def write_frame(frame: Any, fmt: str, output: str | None, *, force: bool = False,
+                inputs: Iterable[PathLike] = ()) -> None:
+    """A result's frame as `csv` or `parquet`, written safely (see `output_file`).
+
+    CSV is plain (a header, then the rows); written to a file, its provenance (manifest,
+    digest, column types) goes beside it in `FILE.manifest.json`. Parquet keeps it in
+    the file's key-value metadata. On stdout a CSV is just the CSV.
+    """
+    from creditlab.engine.views import frames
+
+    inputs = tuple(inputs)
+    if fmt == "parquet":
+        if is_stdout(output):
+            raise click.UsageError("--format parquet writes a binary file: give -o/--output FILE")
+        assert output is not None
+        frames.to_parquet(frame, output, overwrite=force, inputs=inputs)
+    elif is_stdout(output):
+        frames.to_csv(frame, sys.stdout)
+        sys.stdout.flush()
+    else:
+        assert output is not None
+        frames.to_csv(frame, output, overwrite=force, inputs=inputs)
 
 
 def replay_document(result: Replay, *, explain: bool) -> dict[str, Any]:

@@ -4,7 +4,8 @@
     ├── InputError                 bad input a user can fix; carries file, line, field
     │   ├── HistoryError           a history file (YAML or JSONL) is malformed or invalid
     │   ├── SchemeError            a scheme file is malformed, invalid or unresolvable
-    │   └── VocabularyError        the vocabulary file is malformed or invalid
+    │   ├── VocabularyError        the vocabulary file is malformed or invalid
+    │   └── ScenarioTestError      a test file (`creditlab test`) cannot be run
     ├── UnknownSchemeError         a scheme id that is not shipped (with "did you mean")
     ├── OutputError                a file creditlab was asked to write cannot or must not be
     └── EngineError                durable_rules misbehaved (a bug, never bad input)
@@ -26,6 +27,7 @@ __all__ = [
     "HistoryError",
     "InputError",
     "OutputError",
+    "ScenarioTestError",
     "SchemeError",
     "UnknownSchemeError",
     "VocabularyError",
@@ -88,6 +90,12 @@ class VocabularyError(InputError):
     """The vocabulary file is malformed or invalid."""
 
     what = "vocabulary"
+
+
+class ScenarioTestError(InputError):
+    """A test file that cannot be run: malformed, an unknown key or scheme, a bad expectation."""
+
+    what = "test file"
 
 
 class UnknownSchemeError(CreditlabError):

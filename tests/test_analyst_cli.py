@@ -95,19 +95,22 @@ def test_exchange_gives_300_hours_for_family_abuse_in_meritown(runner):
     assert (row["status"], row["acts"], row["quantity"]) == ("offset", 1, {"hours": 300})
 
 
-def test_csv_export_round_trips_to_the_engine_s_frame(runner):
-    result = invoke(runner, "diff", EXAMPLE, *DIFF_SCHEMES, "--format", "csv")
-    assert result.exit_code == 0
-    back = F.read_csv(io.StringIO(result.output))
+def test_csv_export_round_trips_to_the_engine_s_frame(runner, tmp_path):
+    path = tmp_path / "diff.csv"
+    result = invoke(runner, "diff", EXAMPLE, *DIFF_SCHEMES, "--format", "csv", "-o", str(path))
+    assert (result.exit_code, result.output) == (0, "")
+    back = F.read_csv(path)
     expected = F.diff_events_frame(diff(replay_file(EXAMPLE, DIFF_SCHEMES[1::2])))
     back.attrs["manifest"].pop("creditlab")
     expected.attrs["manifest"].pop("creditlab")
     assert_frame_equal(back, expected)
     assert back.attrs == expected.attrs
-    subjects = F.read_csv(io.StringIO(invoke(runner, "diff", EXAMPLE, *DIFF_SCHEMES,
-                                             "--format", "csv", "--table",
-                                             "subjects").output))
+    stdout = invoke(runner, "diff", EXAMPLE, *DIFF_SCHEMES, "--format", "csv", "--table",
+                    "subjects").output
+    subjects = pd.read_csv(io.StringIO(stdout))  # on stdout: just the CSV
     assert len(subjects) == 4 * 3
+    assert list(subjects.columns) == list(F.diff_subjects_frame(
+        diff(replay_file(EXAMPLE, DIFF_SCHEMES[1::2]))).columns)
 
 
 def test_parquet_export_round_trips_and_matches_the_json(runner, tmp_path):
@@ -133,9 +136,12 @@ def test_parquet_export_round_trips_and_matches_the_json(runner, tmp_path):
     ["exchange", *EXCHANGE_ARGS],
 ])
 def test_csv_and_parquet_on_every_command(runner, tmp_path, command):
-    csv_out = invoke(runner, *command, "--format", "csv")
+    csv_path = tmp_path / "out.csv"
+    csv_out = invoke(runner, *command, "--format", "csv", "-o", str(csv_path))
     assert csv_out.exit_code == 0
-    frame = F.read_csv(io.StringIO(csv_out.output))
+    frame = F.read_csv(csv_path)
+    stdout = invoke(runner, *command, "--format", "csv").output
+    assert stdout == csv_path.read_text(encoding="utf-8")
     path = tmp_path / "out.parquet"
     assert invoke(runner, *command, "--format", "parquet", "-o", str(path)).exit_code == 0
     assert_frame_equal(F.read_parquet(path), frame)

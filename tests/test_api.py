@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import re
@@ -78,7 +79,8 @@ def test_frames_carry_dates_types_and_sources():
     ledger = r.ledger_frame()
     assert list(ledger.columns[:4]) == ["kind", "at", "event", "type"]
     lapse = ledger[ledger["kind"] == "lapse"].iloc[0]
-    assert (lapse["at"], lapse["event"], lapse["effects"]) == ("2020-03-02", "e01", "lapsed")
+    assert (lapse["at"], lapse["event"], list(lapse["effects"])) == (
+        datetime.date(2020, 3, 2), "e01", ["lapsed"])
     seeded = ledger[ledger["scheme"] == "suining_county"].iloc[0]
     source = creditlab.shipped_scheme("suining_county").rule(seeded["rule"]).source
     assert (seeded["source_file"], seeded["source_line"]) == (source.file, source.line)

@@ -75,13 +75,28 @@ def test_frames_carry_the_manifest_and_digest(frames, name):
 
 
 @pytest.mark.parametrize("name", FRAME_NAMES)
-def test_csv_round_trips(frames, name):
+def test_csv_round_trips(frames, name, tmp_path):
+    frame = frames[name][0]
+    path = tmp_path / f"{name}.csv"
+    F.to_csv(frame, path)
+    assert path.read_text(encoding="utf-8").startswith(",".join(frame.columns) + "\n")
+    meta = json.loads(F.sidecar(path).read_text(encoding="utf-8"))
+    assert (meta["manifest"], meta["digest"]) == (frame.attrs["manifest"], frame.attrs["digest"])
+    assert meta["columns"] == F.provenance(frame)["columns"]
+    assert sorted(meta["columns"]) == sorted(frame.columns)
+    back = F.read_csv(path)
+    assert_frame_equal(back, frame)
+    assert back.attrs == frame.attrs
+
+
+@pytest.mark.parametrize("name", FRAME_NAMES)
+def test_csv_stream_round_trips_with_its_provenance(frames, name):
     frame = frames[name][0]
     buffer = io.StringIO()
     F.to_csv(frame, buffer)
-    assert buffer.getvalue().startswith("# creditlab: {")
+    assert buffer.getvalue().startswith(",".join(frame.columns) + "\n")
     buffer.seek(0)
-    back = F.read_csv(buffer)
+    back = F.read_csv(buffer, meta=F.provenance(frame))
     assert_frame_equal(back, frame)
     assert back.attrs == frame.attrs
 
@@ -101,10 +116,10 @@ def test_parquet_round_trips(frames, name, tmp_path):
 
 
 def _same(value, expected):
-    if expected is None or expected == []:
-        return pd.isna(value)
     if isinstance(expected, list):
-        return value == "; ".join(str(x) for x in expected)
+        return list(value) == [str(x) for x in expected]
+    if expected is None:
+        return pd.isna(value)
     return value == expected
 
 
@@ -127,6 +142,10 @@ def test_frames_say_what_the_json_says(result, matrix, exchanged):
             assert _same(row[column], record[column]), (column, row, record)
 
 
-def test_csv_without_the_provenance_line_is_refused():
+def test_csv_without_its_provenance_is_refused(tmp_path):
+    path = tmp_path / "plain.csv"
+    path.write_text("a,b\n1,2\n", encoding="utf-8")
     with pytest.raises(ValueError, match="not a creditlab CSV"):
+        F.read_csv(path)
+    with pytest.raises(ValueError, match="no sidecar"):
         F.read_csv(io.StringIO("a,b\n1,2\n"))

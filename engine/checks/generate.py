@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -362,4 +362,14 @@ def histories(draw: st.DrawFn, max_subjects: int = 4, max_events: int = 25,
             last = (index, evs[-1]["subject"], evs[-1]["at"])
         else:
             evs.append(draw(events(eid, ids, types, voc)))
+    # A history refuses a subject born after its first event: events aimed at a rule's
+    # effective dates may fall before the generated years, so births move back to them.
+    for sub in subs:
+        days = [_as_day(e["at"]) for e in evs if e["subject"] == sub["id"]]
+        if "born" in sub and days and sub["born"] > min(days):
+            sub["born"] = min(days)
     return {"subjects": subs, "events": evs}
+
+
+def _as_day(at: date | datetime) -> date:
+    return at.date() if isinstance(at, datetime) else at
