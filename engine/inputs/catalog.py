@@ -26,7 +26,9 @@ NOT_SCHEMES = ("vocabulary.yaml", "ambiguities.yaml")
 
 def schemes_dir() -> Path:
     """The folder the shipped scheme files live in."""
-    return Path(str(resources.files("creditlab.schemes")))
+    # Resolved: the package may be imported through a tree of links (./dev's .venv/tree),
+    # and messages should name the files themselves.
+    return Path(str(resources.files("creditlab.schemes"))).resolve()
 
 
 def shipped_scheme_files() -> list[Path]:

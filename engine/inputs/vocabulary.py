@@ -231,4 +231,4 @@ def shipped_vocabulary() -> Vocabulary:
     """The vocabulary shipped with creditlab (`schemes/vocabulary.yaml`)."""
     ref = resources.files("creditlab.schemes").joinpath("vocabulary.yaml")
     with resources.as_file(ref) as path:
-        return load_vocabulary(Path(path))
+        return load_vocabulary(Path(path).resolve())
