@@ -34,7 +34,8 @@ from creditlab.engine.errors import (
     VocabularyError,
 )
 from creditlab.engine.inputs.catalog import resolve_schemes, shipped_scheme, shipped_schemes
-from creditlab.engine.inputs.history import Event, History, Subject, load_history
+from creditlab.engine.inputs.history import Event, History, Subject
+from creditlab.engine.inputs.history_files import load_history
 from creditlab.engine.inputs.load import load_scheme
 from creditlab.engine.inputs.scheme import Band, Rule, Scheme
 from creditlab.engine.inputs.vocabulary import Vocabulary, load_vocabulary, shipped_vocabulary

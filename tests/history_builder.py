@@ -8,7 +8,7 @@ import random
 from typing import Any
 
 from creditlab.engine import History, shipped_vocabulary
-from creditlab.engine.inputs.history import parse_history
+from creditlab.engine.inputs.history_files import parse_history
 from creditlab.engine.inputs.located import Located
 from creditlab.engine.inputs.vocabulary import EventSpec
 

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 import creditlab
 from creditlab.cli.main import cli
 from creditlab.engine.canonical import plain
-from creditlab.engine.inputs.history import parse_history
+from creditlab.engine.inputs.history_files import parse_history
 from creditlab.engine.inputs.located import Located
 
 ROOT = Path(__file__).parent.parent

@@ -19,7 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from creditlab.engine.errors import CreditlabError
-from creditlab.engine.inputs.history import History, load_history
+from creditlab.engine.inputs.history import History
+from creditlab.engine.inputs.history_files import load_history
 from creditlab.engine.inputs.vocabulary import Vocabulary, shipped_vocabulary
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "example.yaml"

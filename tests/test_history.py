@@ -15,7 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from creditlab.engine.errors import HistoryError
-from creditlab.engine.inputs.history import Event, History, load_history
+from creditlab.engine.inputs.history import Event, History
+from creditlab.engine.inputs.history_files import load_history
 from creditlab.engine.inputs.vocabulary import Vocabulary, shipped_vocabulary
 
 YAML_HISTORY = """\

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from creditlab.engine.errors import HistoryError, InputError, SchemeError
-from creditlab.engine.inputs.history import load_history
+from creditlab.engine.inputs.history_files import load_history
 from creditlab.engine.inputs.load import load_scheme
 from creditlab.engine.inputs.vocabulary import Vocabulary, shipped_vocabulary
 
@@ -176,7 +176,7 @@ def test_history_fixtures_have_one_defect(vocabulary: Vocabulary, tmp_path: Path
 def test_file_size_is_bounded(vocabulary: Vocabulary, tmp_path: Path,
                               monkeypatch: pytest.MonkeyPatch) -> None:
     """A file over the bound is refused (after reading bound + 1 bytes), YAML and JSONL."""
-    import creditlab.engine.inputs.history as history_module
+    import creditlab.engine.inputs.history_files as history_module
 
     monkeypatch.setattr(history_module, "MAX_YAML_BYTES", 100)
     monkeypatch.setattr(history_module, "MAX_JSONL_BYTES", 2**20)

@@ -16,7 +16,8 @@ from creditlab.engine.checks.generate import targets_for
 from creditlab.engine.checks.lint import lint_file
 from creditlab.engine.errors import HistoryError, SchemeError
 from creditlab.engine.inputs.catalog import resolve_schemes, shipped_scheme, shipped_scheme_files
-from creditlab.engine.inputs.history import Event, Subject, load_history
+from creditlab.engine.inputs.history import Event, Subject
+from creditlab.engine.inputs.history_files import load_history
 from creditlab.engine.inputs.load import (
     MAX_IN_VALUES,
     MAX_ROLES,

@@ -32,7 +32,7 @@ from test_report_browser import FLAGS, _png_pixels, chromium  # noqa: F401
 from creditlab.engine import replay
 from creditlab.engine.analysis.asymmetry import asymmetry
 from creditlab.engine.analysis.matrix import behaviour_matrix
-from creditlab.engine.inputs.history import parse_history
+from creditlab.engine.inputs.history_files import parse_history
 from creditlab.engine.inputs.load import load_scheme
 from creditlab.engine.inputs.located import Located
 from creditlab.engine.inputs.vocabulary import load_vocabulary

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from creditlab.engine.describe import entry_record
 from creditlab.engine.inputs.catalog import resolve_schemes
-from creditlab.engine.inputs.history import History, load_history
+from creditlab.engine.inputs.history import History
+from creditlab.engine.inputs.history_files import load_history
 from creditlab.engine.inputs.scheme import Scheme
 from creditlab.engine.inputs.vocabulary import shipped_vocabulary
 from creditlab.engine.scoring.ledger import LedgerEntry

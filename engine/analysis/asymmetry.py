@@ -60,7 +60,8 @@ from creditlab.engine.analysis.groups import (
 )
 from creditlab.engine.analysis.source_statistics import SOURCE_STATISTICS, SourceStatistic
 from creditlab.engine.describe import describe_range, number
-from creditlab.engine.inputs.history import History, Subject, parse_history
+from creditlab.engine.inputs.history import History, Subject
+from creditlab.engine.inputs.history_files import parse_history
 from creditlab.engine.inputs.located import Located
 from creditlab.engine.inputs.scheme import (
     CountTiersEffect,

@@ -49,7 +49,8 @@ from creditlab.engine.canonical import digest as digest_of
 from creditlab.engine.canonical import dumps
 from creditlab.engine.describe import entry_effects, entry_note
 from creditlab.engine.errors import InputError, did_you_mean
-from creditlab.engine.inputs.history import History, parse_history
+from creditlab.engine.inputs.history import History
+from creditlab.engine.inputs.history_files import parse_history
 from creditlab.engine.inputs.located import Located
 from creditlab.engine.inputs.scheme import Scheme, TiersEffect
 from creditlab.engine.inputs.vocabulary import AttrValue, Vocabulary, check_attr

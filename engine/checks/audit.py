@@ -30,7 +30,8 @@ from hypothesis import seed as hypothesis_seed
 from creditlab.engine.canonical import dumps
 from creditlab.engine.checks.generate import histories
 from creditlab.engine.errors import HistoryError
-from creditlab.engine.inputs.history import Event, History, parse_history
+from creditlab.engine.inputs.history import Event, History
+from creditlab.engine.inputs.history_files import parse_history
 from creditlab.engine.inputs.located import Located
 from creditlab.engine.inputs.scheme import ReclassifyEffect, Rule, Scheme
 from creditlab.engine.inputs.vocabulary import Vocabulary, shipped_vocabulary

@@ -35,7 +35,8 @@ from creditlab.engine.errors import (
     did_you_mean,
 )
 from creditlab.engine.inputs.catalog import refuse_duplicate_ids, shipped_scheme
-from creditlab.engine.inputs.history import History, parse_history
+from creditlab.engine.inputs.history import History
+from creditlab.engine.inputs.history_files import parse_history
 from creditlab.engine.inputs.load import load_scheme
 from creditlab.engine.inputs.located import Located, clip, load_yaml, short
 from creditlab.engine.inputs.scheme import Scheme
