@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _installed_version
 from typing import Any
@@ -28,6 +27,7 @@ from creditlab.engine.scoring.durable.compile import compile_scheme
 from creditlab.engine.scoring.durable.match import Matcher
 from creditlab.engine.scoring.durable.reduce import Reducer
 from creditlab.engine.scoring.ledger import LedgerEntry
+from creditlab.engine.scoring.outcome import Accounting, Outcome
 
 __all__ = ["Accounting", "Outcome", "Replay", "creditlab_version", "replay"]
 
@@ -41,47 +41,6 @@ def creditlab_version() -> str:
 
 Progress = Callable[[str, int, int], None]
 """Called as progress(scheme_id, events_done, events_total) during a long replay."""
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """Where one subject ends up in one scheme."""
-
-    subject: str
-    scheme: str
-    start: Decimal
-    score: Decimal
-    band: str | None
-    flags: tuple[str, ...]
-    events_scored: int
-    events_unscored: int
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "subject": self.subject,
-            "scheme": self.scheme,
-            "start": self.start,
-            "score": self.score,
-            "band": self.band,
-            "flags": list(self.flags),
-            "events_scored": self.events_scored,
-            "events_unscored": self.events_unscored,
-        }
-
-
-@dataclass(frozen=True)
-class Accounting:
-    """What one scheme did with every event of the history; the counts add up."""
-
-    scheme: str
-    events: int
-    scored: int
-    unscored: int
-    not_applicable: int
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"events": self.events, "scored": self.scored, "unscored": self.unscored,
-                "not_applicable": self.not_applicable}
 
 
 @dataclass(frozen=True)

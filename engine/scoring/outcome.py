@@ -1,0 +1,53 @@
+"""Where a replay leaves each subject in each scheme, and what each scheme did with the events.
+
+Both backends give these records: `Outcome` per (subject, scheme), `Accounting` per scheme.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+__all__ = ["Accounting", "Outcome"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Where one subject ends up in one scheme."""
+
+    subject: str
+    scheme: str
+    start: Decimal
+    score: Decimal
+    band: str | None
+    flags: tuple[str, ...]
+    events_scored: int
+    events_unscored: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "subject": self.subject,
+            "scheme": self.scheme,
+            "start": self.start,
+            "score": self.score,
+            "band": self.band,
+            "flags": list(self.flags),
+            "events_scored": self.events_scored,
+            "events_unscored": self.events_unscored,
+        }
+
+
+@dataclass(frozen=True)
+class Accounting:
+    """What one scheme did with every event of the history; the counts add up."""
+
+    scheme: str
+    events: int
+    scored: int
+    unscored: int
+    not_applicable: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"events": self.events, "scored": self.scored, "unscored": self.unscored,
+                "not_applicable": self.not_applicable}
