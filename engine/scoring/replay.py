@@ -16,20 +16,22 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _installed_version
-from typing import Any
+from typing import Any, Literal
 
-from creditlab.engine.canonical import digest as digest_of
-from creditlab.engine.errors import HistoryError, did_you_mean
+from creditlab.engine.errors import EngineError, HistoryError, did_you_mean
 from creditlab.engine.inputs.catalog import refuse_duplicate_ids, shipped_schemes
 from creditlab.engine.inputs.history import History
 from creditlab.engine.inputs.scheme import Scheme
+from creditlab.engine.scoring.digest import replay_digest
 from creditlab.engine.scoring.durable.compile import compile_scheme
 from creditlab.engine.scoring.durable.match import Matcher
 from creditlab.engine.scoring.durable.reduce import Reducer
 from creditlab.engine.scoring.ledger import LedgerEntry
 from creditlab.engine.scoring.outcome import Accounting, Outcome
+from creditlab.engine.scoring.tables import ledger_table, results_table
 
-__all__ = ["Accounting", "Outcome", "Replay", "creditlab_version", "replay"]
+__all__ = ["BACKENDS", "Accounting", "Backend", "Outcome", "Replay", "creditlab_version",
+           "replay"]
 
 
 def creditlab_version() -> str:
@@ -76,16 +78,27 @@ class Replay:
                     None)
 
 
+Backend = Literal["durable", "columnar"]
+BACKENDS: tuple[Backend, ...] = ("durable", "columnar")
+"""durable_rules is the reference; the columnar backend gives the same results and ledger."""
+
+
 def replay(history: History, schemes: Sequence[Scheme], *,
-           progress: Progress | None = None) -> Replay:
+           progress: Progress | None = None, backend: Backend = "durable") -> Replay:
     """Replay `history` through `schemes`; deterministic for the same inputs.
 
-    The manifest records creditlab's version, the history's, the vocabulary's and every
-    scheme's sha256 and `as_of`; `digest` covers the results and the ledger.
+    The manifest records creditlab's version, the backend, the history's, the
+    vocabulary's and every scheme's sha256 and `as_of`; `digest` covers the results and
+    the ledger (`scoring/digest.py`) and is the same from either backend.
     """
     refuse_duplicate_ids(list(schemes))
     ordered = sorted(schemes, key=lambda s: s.id)
     _check_starting(history, {s.id for s in ordered})
+    if backend == "columnar":
+        return _replay_columnar(history, ordered, progress)
+    if backend != "durable":
+        raise EngineError(f"unknown backend {backend!r}{did_you_mean(backend, BACKENDS)}; "
+                          f"use one of {', '.join(BACKENDS)}")
     keyed: list[tuple[tuple[int, int, int], LedgerEntry]] = []
     results: list[Outcome] = []
     accounting: list[Accounting] = []
@@ -118,11 +131,13 @@ def replay(history: History, schemes: Sequence[Scheme], *,
             progress(scheme.id, total, total)
         end = history.end
         scored = unscored = 0
+        finished = 0  # finish lapses: subject by subject, in one run per scheme
         for sid in sorted(standings):
             standing = standings[sid]
             if end is not None:
-                for order, entry in enumerate(reducer.finish(standing, sid, end)):
-                    keyed.append(((total, scheme_index, order), entry))
+                for entry in reducer.finish(standing, sid, end):
+                    keyed.append(((total, scheme_index, finished), entry))
+                    finished += 1
             scored += standing.scored
             unscored += standing.unscored
             results.append(Outcome(
@@ -134,8 +149,38 @@ def replay(history: History, schemes: Sequence[Scheme], *,
     keyed.sort(key=lambda pair: pair[0])
     ledger = tuple(entry for _, entry in keyed)
     results.sort(key=lambda r: (r.subject, r.scheme))
+    digest = replay_digest(results_table(results),
+                           ledger_table(ledger, [s.id for s in ordered],
+                                        [key[0] for key, _ in keyed]))
+    return Replay(history, tuple(ordered), ledger, tuple(results), tuple(accounting),
+                  _manifest(history, ordered, "durable"), digest)
+
+
+def _replay_columnar(history: History, ordered: list[Scheme],
+                     progress: Progress | None) -> Replay:
+    # Imported here: the durable_rules path never loads numba.
+    from creditlab.engine.scoring.columnar.replay import replay_columnar
+    from creditlab.engine.scoring.columnar.table import events_table, subjects_table
+
+    if progress is not None:
+        progress("columnar", 0, len(history.events))
+    try:
+        done = replay_columnar(events_table(history), subjects_table(history), ordered,
+                               starting=history.starting, end=history.end)
+    except HistoryError as exc:
+        raise HistoryError(exc.reason, file=history.file, line=exc.line,
+                           field=exc.field) from None
+    if progress is not None:
+        progress("columnar", len(history.events), len(history.events))
+    return Replay(history, tuple(ordered), tuple(done.entries()), tuple(done.outcomes()),
+                  tuple(done.accounting), _manifest(history, ordered, "columnar"),
+                  replay_digest(done.results, done.ledger))
+
+
+def _manifest(history: History, ordered: Sequence[Scheme], backend: Backend) -> dict[str, Any]:
     manifest: dict[str, Any] = {
         "creditlab": creditlab_version(),
+        "backend": backend,
         "history": history.sha256,
         "schemes": {s.id: s.sha256 for s in ordered},
     }
@@ -143,10 +188,7 @@ def replay(history: History, schemes: Sequence[Scheme], *,
         manifest["vocabulary"] = history.vocabulary
     if history.end is not None:
         manifest["as_of"] = history.end
-    digest = digest_of({"results": [r.as_dict() for r in results],
-                        "ledger": [e.as_dict() for e in ledger]})
-    return Replay(history, tuple(ordered), ledger, tuple(results), tuple(accounting),
-                  manifest, digest)
+    return manifest
 
 
 def _check_starting(history: History, replayed: set[str]) -> None:
