@@ -17,9 +17,17 @@ import click
 
 from creditlab.engine import load_history, replay, resolve_schemes, shipped_vocabulary
 from creditlab.engine.inputs.scheme import Scheme
-from creditlab.engine.scoring.replay import Replay
+from creditlab.engine.scoring.replay import Backend, Replay
 
-from .output import check_frame_output, console, force_option, json_text, output_file, write_frame
+from .output import (
+    backend_option,
+    check_frame_output,
+    console,
+    force_option,
+    json_text,
+    output_file,
+    write_frame,
+)
 
 __all__ = ["COMMANDS"]
 
@@ -54,8 +62,8 @@ def _persona_options(func: Callable[..., Any]) -> Callable[..., Any]:
                         help="A role of the person (teacher, civil_servant, ...); repeat.")(func)
 
 
-def _replayed(history: str, chosen: Sequence[Scheme]) -> Replay:
-    return replay(load_history(history, shipped_vocabulary()), list(chosen))
+def _replayed(history: str, chosen: Sequence[Scheme], backend: Backend) -> Replay:
+    return replay(load_history(history, shipped_vocabulary()), list(chosen), backend=backend)
 
 
 def _inputs(history: str | None, chosen: Sequence[Scheme]) -> list[str]:
@@ -97,8 +105,9 @@ def _day(value: Any) -> date | None:
 @click.option("--table", "table", type=click.Choice(["events", "subjects"]), default="events",
               show_default=True, help="Which rows csv and parquet export.")
 @_output_options
+@backend_option
 def diff_command(history: str, schemes: Sequence[str], all_events: bool, table: str, fmt: str,
-                 output: str | None, force: bool) -> None:
+                 output: str | None, force: bool, backend: Backend) -> None:
     """Where schemes part ways on one history: per subject, per event, rule by rule.
 
     Per subject: start, final score, band, and the score as a share of each scheme's
@@ -117,7 +126,7 @@ def diff_command(history: str, schemes: Sequence[str], all_events: bool, table: 
     chosen = resolve_schemes(tuple(schemes))
     inputs = _inputs(history, chosen)
     _check(fmt, output, force, inputs)
-    result = diff(_replayed(history, chosen), all_events=all_events)
+    result = diff(_replayed(history, chosen, backend), all_events=all_events)
     _emit(fmt, output, force, inputs, result.as_dict,
           lambda: (frames.diff_events_frame(result) if table == "events"
                    else frames.diff_subjects_frame(result)),
@@ -132,9 +141,10 @@ def diff_command(history: str, schemes: Sequence[str], all_events: bool, table: 
 @click.option("--attr", "attrs", multiple=True, metavar="NAME=VALUE",
               help="Set an attribute on every behaviour that has it (hours=300); repeat.")
 @_output_options
+@backend_option
 def matrix_command(codes: Sequence[str], schemes: Sequence[str], roles: Sequence[str],
                    residence: str | None, on: Any, attrs: Sequence[str], fmt: str,
-                   output: str | None, force: bool) -> None:
+                   output: str | None, force: bool, backend: Backend) -> None:
     """The same behaviour scored differently: one row per behaviour, one column per scheme.
 
     Each cell is what one occurrence does for that kind of person, read from a replay:
@@ -161,7 +171,7 @@ def matrix_command(codes: Sequence[str], schemes: Sequence[str], roles: Sequence
     result = behaviour_matrix(
         chosen, shipped_vocabulary(), codes=tuple(codes),
         attrs=parse_attrs(attrs), persona=Persona(tuple(roles), residence),
-        on=_day(on) or REFERENCE_DAY)
+        on=_day(on) or REFERENCE_DAY, backend=backend)
     _emit(fmt, output, force, inputs, result.as_dict, lambda: frames.matrix_frame(result),
           lambda: matrix_tables(result))
 
@@ -213,8 +223,9 @@ def exchange_command(offence: str, good: str, attrs: Sequence[str],
 @click.option("--table", "table", type=click.Choice(["bands", "agreement", "flips", "extremes"]),
               default="bands", show_default=True, help="Which rows csv and parquet export.")
 @_output_options
+@backend_option
 def compare_command(history: str, schemes: Sequence[str], table: str, fmt: str,
-                    output: str | None, force: bool) -> None:
+                    output: str | None, force: bool, backend: Backend) -> None:
     """How schemes sort a population: bands, rank agreement (Kendall's tau), band flips.
 
     Example:
@@ -229,7 +240,7 @@ def compare_command(history: str, schemes: Sequence[str], table: str, fmt: str,
     chosen = resolve_schemes(tuple(schemes))
     inputs = _inputs(history, chosen)
     _check(fmt, output, force, inputs)
-    result = compare_population(_replayed(history, chosen))
+    result = compare_population(_replayed(history, chosen, backend))
     _emit(fmt, output, force, inputs, result.as_dict, lambda: frames.compare_frames(result)[table],
           lambda: compare_tables(result))
 

@@ -22,9 +22,10 @@ from creditlab.engine import (
 from creditlab.engine.checks.lint import Finding, has_errors, lint_file
 from creditlab.engine.inputs.catalog import schemes_dir, shipped_scheme_files
 from creditlab.engine.inputs.scheme import Scheme
+from creditlab.engine.scoring.replay import Backend
 from creditlab.engine.views.files import write_new
 
-from .output import console, format_option, write_json
+from .output import backend_option, console, format_option, write_json
 
 __all__ = ["COMMANDS", "audit_command", "lint_command"]
 
@@ -127,11 +128,12 @@ def _findings_table(findings: list[Finding]) -> Table:
 @click.option("--fail-on-disparity", is_flag=True,
               help="With --flip: exit 1 when a group ratio is below 0.8.")
 @format_option("table", "json")
+@backend_option
 def audit_command(schemes: Sequence[str], max_examples: int, max_events: int, seed: int,
                   directory: str,
                   properties: Sequence[str], reference: str | None, flips: Sequence[str],
                   history: str | None, fail_on_disparity: bool, force: bool,
-                  fmt: str) -> None:
+                  fmt: str, backend: Backend) -> None:
     """Property-test schemes over generated histories; or flip one attribute per group.
 
     Each property is reported pass or fail; a failure's shrunk history is written to
@@ -154,7 +156,8 @@ def audit_command(schemes: Sequence[str], max_examples: int, max_events: int, se
                                      f"{', '.join(known)}", param_hint="--property")
     chosen = resolve_schemes(tuple(schemes))
     if flips:
-        _flip_command(chosen, flips, history, max_examples, seed, fail_on_disparity, fmt)
+        _flip_command(chosen, flips, history, max_examples, seed, fail_on_disparity, fmt,
+                      backend)
         return
     if history is not None or fail_on_disparity:
         raise click.UsageError("--history and --fail-on-disparity go with --flip")
@@ -164,12 +167,13 @@ def audit_command(schemes: Sequence[str], max_examples: int, max_events: int, se
             raise click.UsageError("--reference needs exactly one scheme to audit")
         declared = resolve_schemes((reference,))[0]
     _property_command(chosen, schemes, declared, properties, max_examples, max_events, seed,
-                      directory, force, fmt)
+                      directory, force, fmt, backend)
 
 
 def _property_command(chosen: list[Scheme], names: Sequence[str], declared: Scheme | None,
                       properties: Sequence[str], max_examples: int, max_events: int,
-                      seed: int, directory: str, force: bool, fmt: str) -> None:
+                      seed: int, directory: str, force: bool, fmt: str,
+                      backend: Backend) -> None:
     from creditlab.engine.checks.audit import audit_scheme, counterexample_yaml
 
     inputs = [s.file for s in (*chosen, *([declared] if declared else []))]
@@ -188,7 +192,7 @@ def _property_command(chosen: list[Scheme], names: Sequence[str], declared: Sche
         ref = names[i] if names else scheme.id
         audit = audit_scheme(declared or scheme, replayed=scheme if declared else None,
                              max_examples=max_examples, seed=seed, max_events=max_events,
-                             properties=list(properties) or None)
+                             properties=list(properties) or None, backend=backend)
         rows = []
         for result in audit.results:
             row = result.as_dict()
@@ -238,7 +242,8 @@ def _audit_table(report: dict[str, Any]) -> Table:
 
 
 def _flip_command(chosen: list[Scheme], flips: Sequence[str], history: str | None,
-                  examples: int, seed: int, fail_on_disparity: bool, fmt: str) -> None:
+                  examples: int, seed: int, fail_on_disparity: bool, fmt: str,
+                  backend: Backend) -> None:
     from creditlab.engine.checks.counterfactual import (
         DISPARITY_THRESHOLD,
         flip_check,
@@ -257,7 +262,8 @@ def _flip_command(chosen: list[Scheme], flips: Sequence[str], history: str | Non
     for scheme in chosen:
         data = given or population(scheme, examples=examples, seed=seed)
         for flip in parsed:
-            reports += [r.as_dict() for r in flip_check(data, [scheme], flip, vocabulary)]
+            reports += [r.as_dict() for r in flip_check(data, [scheme], flip, vocabulary,
+                                                               backend=backend)]
     flagged = any(r["flags"] for r in reports)
     if fmt == "json":
         write_json({"seed": None if given else seed, "threshold": DISPARITY_THRESHOLD,

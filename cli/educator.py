@@ -25,8 +25,9 @@ from creditlab.engine.analysis.explain import (
     narrate_step,
 )
 from creditlab.engine.describe import number, signed
+from creditlab.engine.scoring.replay import Backend
 
-from .output import console, format_option, write_json
+from .output import backend_option, console, format_option, write_json
 
 __all__ = ["COMMANDS", "asymmetry_command", "explain_command"]
 
@@ -39,8 +40,9 @@ __all__ = ["COMMANDS", "asymmetry_command", "explain_command"]
               help="A scheme id or file; repeat for several. Default: all shipped schemes, "
                    "told in full where a rule fired.")
 @format_option("text", "json", default="text")
+@backend_option
 def explain_command(history: str, subject_id: str | None, schemes: Sequence[str],
-                    fmt: str) -> None:
+                    fmt: str, backend: Backend) -> None:
     """Tell one person's score event by event, citing each rule's source.
 
     Each step names the event, the rule that fired, the points it gives and applies, the
@@ -59,7 +61,7 @@ def explain_command(history: str, subject_id: str | None, schemes: Sequence[str]
                                        f"{len(loaded.subjects)} subjects: "
                                        f"{', '.join(sorted(loaded.subjects))}")
             subject_id = next(iter(loaded.subjects))
-        result = replay(loaded, resolve_schemes(tuple(schemes)))
+        result = replay(loaded, resolve_schemes(tuple(schemes)), backend=backend)
         stories = explain_all(result, subject_id)
     except CreditlabError as exc:
         raise click.ClickException(str(exc)) from None

@@ -10,9 +10,10 @@ import click
 from creditlab.engine import load_history, replay, resolve_schemes, shipped_vocabulary
 from creditlab.engine.analysis.asymmetry import asymmetry as asymmetry_of
 from creditlab.engine.analysis.matrix import behaviour_matrix
+from creditlab.engine.scoring.replay import Backend
 from creditlab.engine.views.report import build_report
 
-from .output import ProgressBar, check_output, force_option, output_file
+from .output import ProgressBar, backend_option, check_output, force_option, output_file
 
 __all__ = ["COMMANDS", "report"]
 
@@ -35,8 +36,9 @@ LONG_REPLAY = 200_000
               help="The HTML file to write ('-' for stdout). An existing FILE is replaced "
                    "only with --force.")
 @force_option
+@backend_option
 def report(history: str, schemes: Sequence[str], subjects: Sequence[str], heat_map: bool,
-           asymmetry: bool, output: str, force: bool) -> None:
+           asymmetry: bool, output: str, force: bool, backend: Backend) -> None:
     """Write one self-contained HTML report of a history: charts, captions, the ledger.
 
     Score trajectories per subject on an explicit normalised axis, band timelines, the
@@ -56,13 +58,14 @@ def report(history: str, schemes: Sequence[str], subjects: Sequence[str], heat_m
     loaded = load_history(history, vocabulary)
     bar: Any = ProgressBar() if len(loaded.events) * len(chosen) > LONG_REPLAY else None
     try:
-        result = replay(loaded, chosen,
+        result = replay(loaded, chosen, backend=backend,
                         progress=bar.update if bar else None)
         matrix = None
         if heat_map:
             codes = sorted({e.type for e in loaded.events})
             if codes:
-                matrix = behaviour_matrix(result.schemes, vocabulary, codes=codes)
+                matrix = behaviour_matrix(result.schemes, vocabulary, codes=codes,
+                                          backend=backend)
         groups = None
         if asymmetry and any(s.subject_kind == "person" for s in result.schemes):
             groups = asymmetry_of(result.schemes, vocabulary=vocabulary)

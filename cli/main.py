@@ -29,10 +29,12 @@ from creditlab.engine import (
 )
 from creditlab.engine.checks.coverage import coverage_of
 from creditlab.engine.inputs.scheme import Scheme
+from creditlab.engine.scoring.replay import Backend
 
 from . import analyst, auditor, educator, educator_report, reference, tester
 from .output import (
     ProgressBar,
+    backend_option,
     check_frame_output,
     console,
     force_option,
@@ -214,8 +216,9 @@ def show_command(scheme_id: str, fmt: str, seed_only: bool) -> None:
                                    "for parquet). A CSV FILE gets its manifest and digest "
                                    "in FILE.manifest.json beside it.")
 @force_option
+@backend_option
 def replay_command(history: str, schemes: Sequence[str], fmt: str, explain: bool,
-                   output: str | None, force: bool) -> None:
+                   output: str | None, force: bool, backend: Backend) -> None:
     """Replay a history (YAML or JSONL) through schemes, side by side.
 
     Example:
@@ -230,7 +233,7 @@ def replay_command(history: str, schemes: Sequence[str], fmt: str, explain: bool
     check_frame_output(fmt, output, force=force, inputs=inputs)
     progress = ProgressBar() if len(loaded.events) * len(chosen) > 200_000 else None
     try:
-        result = replay(loaded, chosen,
+        result = replay(loaded, chosen, backend=backend,
                         progress=progress.update if progress else None)
     finally:
         if progress:

@@ -19,15 +19,25 @@ from rich.console import Console
 
 from creditlab.engine.canonical import dumps
 from creditlab.engine.describe import entry_record
-from creditlab.engine.scoring.replay import Replay
+from creditlab.engine.scoring.replay import BACKENDS, Replay
 from creditlab.engine.views.files import PathLike, check_target, replacing
 from creditlab.engine.views.frames import sidecar
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-__all__ = ["ProgressBar", "check_frame_output", "check_output", "console", "force_option",
-           "format_option", "json_text", "output_file", "replay_document", "write_frame",
-           "write_json", "write_jsonl"]
+__all__ = ["ProgressBar", "backend_option", "check_frame_output", "check_output", "console",
+           "force_option", "format_option", "json_text", "output_file", "replay_document",
+           "write_frame", "write_json", "write_jsonl"]
+
+
+def backend_option(func: F) -> F:
+    """The `--backend` option of every command that replays."""
+    return click.option(
+        "--backend", type=click.Choice(BACKENDS), default="durable", show_default=True,
+        envvar="CREDITLAB_BACKEND", show_envvar=True,
+        help="The engine that replays: durable (durable_rules, the reference) or columnar "
+             "(compiled, for cities); both give the same results, ledger and digest.",
+    )(func)
 
 
 def format_option(*choices: str, default: str = "table") -> Callable[[F], F]:

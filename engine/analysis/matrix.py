@@ -55,7 +55,7 @@ from creditlab.engine.inputs.located import Located
 from creditlab.engine.inputs.scheme import Scheme, TiersEffect
 from creditlab.engine.inputs.vocabulary import AttrValue, Vocabulary, check_attr
 from creditlab.engine.scoring.ledger import LedgerEntry
-from creditlab.engine.scoring.replay import Replay, replay
+from creditlab.engine.scoring.replay import Backend, Replay, replay
 
 __all__ = [
     "REFERENCE_BORN",
@@ -345,7 +345,8 @@ def synthetic_history(name: str, subjects: list[dict[str, Any]],
 
 def behaviour_matrix(schemes: Sequence[Scheme], vocabulary: Vocabulary, *,
                      codes: Sequence[str] = (), attrs: Mapping[str, str] | None = None,
-                     persona: Persona | None = None, on: date = REFERENCE_DAY) -> Matrix:
+                     persona: Persona | None = None, on: date = REFERENCE_DAY,
+                     backend: Backend = "durable") -> Matrix:
     """What one occurrence of each behaviour does in each scheme, from one replay."""
     if not schemes:
         raise InputError("the matrix needs at least one scheme", field="scheme")
@@ -363,7 +364,7 @@ def behaviour_matrix(schemes: Sequence[Scheme], vocabulary: Vocabulary, *,
             subjects.append(persona.subject(sid, kind))
             events.append(row.event(f"m{i:04d}-{kind}", sid, on))
     history = synthetic_history("matrix", subjects, events, vocabulary)
-    result = replay(history, list(schemes))
+    result = replay(history, list(schemes), backend=backend)
     by_key: dict[tuple[str, str], list[LedgerEntry]] = {}
     for entry in result.ledger:
         by_key.setdefault((entry.event, entry.scheme), []).append(entry)

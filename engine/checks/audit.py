@@ -38,7 +38,7 @@ from creditlab.engine.inputs.vocabulary import Vocabulary, shipped_vocabulary
 from creditlab.engine.scoring.conditions import in_force
 from creditlab.engine.scoring.ledger import LedgerEntry
 from creditlab.engine.scoring.periods import add_duration, period_key
-from creditlab.engine.scoring.replay import Replay, replay
+from creditlab.engine.scoring.replay import Backend, Replay, replay
 
 __all__ = [
     "PROPERTIES",
@@ -70,6 +70,7 @@ class Run:
     history: History
     result: Replay
     vocabulary: Vocabulary
+    backend: Backend = "durable"
 
     def entries(self) -> list[tuple[LedgerEntry, Event]]:
         """The entries of rules firing, with their events, in replay order.
@@ -208,7 +209,7 @@ def _reclassification_holds(run: Run) -> None:
 
 
 def _deterministic(run: Run) -> None:
-    again = replay(run.history, [run.replayed])
+    again = replay(run.history, [run.replayed], backend=run.backend)
     if dumps(again.as_dict(explain=True)) != dumps(run.result.as_dict(explain=True)):
         raise Violation("replaying the same history twice gave different results")
 
@@ -219,7 +220,7 @@ def _order_independent(run: Run) -> None:
     random.Random(len(events)).shuffle(shuffled)
     for order in (list(reversed(events)), shuffled):
         other = history_from_data({**run.data, "events": order}, run.vocabulary)
-        digest = replay(other, [run.replayed]).digest
+        digest = replay(other, [run.replayed], backend=run.backend).digest
         if digest != run.result.digest:
             raise Violation("the same events in another input order gave another digest")
 
@@ -386,8 +387,10 @@ def history_from_data(data: dict[str, Any], vocabulary: Vocabulary | None = None
 
 def audit_scheme(scheme: Scheme, *, max_examples: int = 50, seed: int = 0,
                  properties: Sequence[str] | None = None, replayed: Scheme | None = None,
-                 vocabulary: Vocabulary | None = None, max_events: int = 20) -> SchemeAudit:
-    """Check every property (or the named ones) of `scheme` over generated histories."""
+                 vocabulary: Vocabulary | None = None, max_events: int = 20,
+                 backend: Backend = "durable") -> SchemeAudit:
+    """Check every property (or the named ones) of `scheme` over generated histories,
+    replayed by `backend`."""
     voc = vocabulary or shipped_vocabulary()
     engine = replayed or scheme
     chosen = [p for p in PROPERTIES if properties is None or p.name in properties]
@@ -401,13 +404,13 @@ def audit_scheme(scheme: Scheme, *, max_examples: int = 50, seed: int = 0,
         # Each property its own seed (derived from `seed`): together they replay more
         # different histories, which raises rule coverage.
         results.append(_run(prop, scheme, engine, voc, max_examples, seed * 1009 + number,
-                            max_events, fired))
+                            max_events, fired, backend))
     return SchemeAudit(scheme, tuple(results), RuleCoverage(tuple(r.id for r in scheme.rules),
                                                         frozenset(fired)), seed, max_examples)
 
 
 def _run(prop: Property, declared: Scheme, engine: Scheme, voc: Vocabulary, max_examples: int,
-         seed: int, max_events: int, fired: set[str]) -> PropertyResult:
+         seed: int, max_events: int, fired: set[str], backend: Backend) -> PropertyResult:
     failures: list[tuple[dict[str, Any], str]] = []
     count = [0]
 
@@ -424,9 +427,9 @@ def _run(prop: Property, declared: Scheme, engine: Scheme, voc: Vocabulary, max_
         count[0] += 1
         try:
             history = history_from_data(data, voc)
-            result = replay(history, [engine])
+            result = replay(history, [engine], backend=backend)
             fired.update(e.rule for e in result.ledger)
-            prop.check(Run(declared, engine, data, history, result, voc))
+            prop.check(Run(declared, engine, data, history, result, voc, backend))
         except Exception as exc:
             message = str(exc) if isinstance(exc, Violation) else f"{type(exc).__name__}: {exc}"
             failures.append((data, message))

@@ -26,7 +26,7 @@ from fairlearn.metrics import MetricFrame
 from creditlab.engine.inputs.history import History
 from creditlab.engine.inputs.scheme import Scheme
 from creditlab.engine.inputs.vocabulary import Vocabulary, shipped_vocabulary
-from creditlab.engine.scoring.replay import replay
+from creditlab.engine.scoring.replay import Backend, replay
 
 __all__ = [
     "DISPARITY_THRESHOLD",
@@ -122,7 +122,8 @@ def history_data(history: History) -> dict[str, Any]:
 
 
 def flip_check(data: dict[str, Any], schemes: Sequence[Scheme], flip: Flip,
-               vocabulary: Vocabulary | None = None) -> list[FlipReport]:
+               vocabulary: Vocabulary | None = None,
+               backend: Backend = "durable") -> list[FlipReport]:
     """Replay `data` as given and flipped through each scheme; one report per scheme."""
     from creditlab.engine.checks.audit import history_from_data
 
@@ -130,8 +131,8 @@ def flip_check(data: dict[str, Any], schemes: Sequence[Scheme], flip: Flip,
     groups = {s["id"]: flip.group(s) for s in data["subjects"]}
     flipped = {**data, "subjects": [flip.apply(s) if groups[s["id"]] is not None else s
                                     for s in data["subjects"]]}
-    before = replay(history_from_data(data, voc), schemes)
-    after = replay(history_from_data(flipped, voc), schemes)
+    before = replay(history_from_data(data, voc), schemes, backend=backend)
+    after = replay(history_from_data(flipped, voc), schemes, backend=backend)
     moved = {(r.subject, r.scheme): r for r in after.results}
     reports = []
     for scheme in sorted(schemes, key=lambda s: s.id):
