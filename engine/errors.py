@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 __all__ = [
     "CreditlabError",
     "EngineError",
     "HistoryError",
+    "HistoryErrors",
     "InputError",
     "OutputError",
     "ScenarioTestError",
@@ -78,6 +79,26 @@ class HistoryError(InputError):
     """A history file is malformed or does not fit the vocabulary."""
 
     what = "history"
+
+
+class HistoryErrors(HistoryError):
+    """Several mistakes in one history, in file order (the first is this error's location).
+
+    A history's subjects and events are each checked in full before the file is refused,
+    so that one run reports up to `limit` mistakes instead of the first one only.
+    """
+
+    def __init__(self, errors: Sequence[HistoryError], *, limit: int) -> None:
+        self.errors = tuple(errors)
+        self.limit = limit
+        first = self.errors[0]
+        super().__init__(first.reason, file=first.file, line=first.line, field=first.field)
+
+    def format_message(self) -> str:
+        lines = [e.format_message() for e in self.errors]
+        more = (f"\n(stopped after {self.limit} mistakes; fix these and run again)"
+                if len(self.errors) >= self.limit else "")
+        return "\n".join(lines) + f"\n{len(self.errors)} mistakes in the history" + more
 
 
 class SchemeError(InputError):

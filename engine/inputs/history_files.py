@@ -26,7 +26,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
-from creditlab.engine.errors import HistoryError, did_you_mean
+from creditlab.engine.errors import HistoryError, HistoryErrors, did_you_mean
 from creditlab.engine.inputs.history import Event, History, StartingPoint, Subject
 from creditlab.engine.inputs.located import (
     MAX_JSONL_BYTES,
@@ -42,12 +42,15 @@ from creditlab.engine.inputs.located import (
 )
 from creditlab.engine.inputs.vocabulary import AttrSpec, AttrValue, Vocabulary, check_attr
 
-__all__ = ["FIRST_YEAR", "LAST_YEAR", "load_history", "parse_history"]
+__all__ = ["FIRST_YEAR", "LAST_YEAR", "MAX_MISTAKES", "load_history", "parse_history"]
 
 _EVENT_FIELDS = ("id", "subject", "at", "type")
 _SUBJECT_FIELDS = ("id", "kind", "born", "residence", "hukou", "roles")
 _HISTORY_KEYS = ("name", "description", "as_of", "subjects", "starting", "events")
 _STARTING_FIELDS = ("subject", "scheme", "score", "grade")
+
+MAX_MISTAKES = 20
+"""A history's mistakes are reported together, in file order, up to this many."""
 
 FIRST_YEAR = 1900
 LAST_YEAR = 2200
@@ -107,7 +110,8 @@ def parse_history(located: Located, digest: str, vocabulary: Vocabulary) -> Hist
                                line=located.line_of((key,)), field=key)
     assert isinstance(subjects, list) and isinstance(events, list)
     for i, item in enumerate(subjects):
-        builder.add_subject(item, located.line_of(("subjects", i)), f"subjects[{i}]",
+        builder.attempt(builder.add_subject, item, located.line_of(("subjects", i)),
+                        f"subjects[{i}]",
                             lambda f, i=i: located.line_of(("subjects", i, f)),
                             lambda f, i=i: located.raw_of(("subjects", i, f)))
     starting = data.get("starting", [])
@@ -115,10 +119,12 @@ def parse_history(located: Located, digest: str, vocabulary: Vocabulary) -> Hist
         raise HistoryError("'starting' must be a list", file=file,
                            line=located.line_of(("starting",)), field="starting")
     for i, item in enumerate(starting):
-        builder.add_starting(item, located.line_of(("starting", i)), f"starting[{i}]",
+        builder.attempt(builder.add_starting, item, located.line_of(("starting", i)),
+                        f"starting[{i}]",
                              lambda f, i=i: located.raw_of(("starting", i, f)))
     for i, item in enumerate(events):
-        builder.add_event(item, located.line_of(("events", i)), f"events[{i}]",
+        builder.attempt(builder.add_event, item, located.line_of(("events", i)),
+                        f"events[{i}]",
                           lambda f, i=i: located.line_of(("events", i, f)),
                           lambda f, i=i: located.raw_of(("events", i, f)))
     return builder.build(data.get("name"), data.get("description"), digest)
@@ -142,8 +148,9 @@ def _from_jsonl(path: Path, raw: bytes, digest: str, vocabulary: Vocabulary) -> 
             raise HistoryError("each line must be a JSON object", file=path, line=number)
         record = item.get("record")
         if record == "subject":
-            builder.add_subject({k: v for k, v in item.items() if k != "record"}, number, None,
-                                lambda f, n=number: n)
+            builder.attempt(builder.add_subject, {k: v for k, v in item.items()
+                                                  if k != "record"}, number, None,
+                            lambda f, n=number: n)
         elif record == "history":
             for key, value in item.items():
                 if key not in ("record", "name", "description", "as_of"):
@@ -164,9 +171,9 @@ def _from_jsonl(path: Path, raw: bytes, digest: str, vocabulary: Vocabulary) -> 
             raise HistoryError(f"unknown record kind {short(record)}; use 'subject', 'event', "
                                "'starting' or 'history'", file=path, line=number, field="record")
     for item, number in starts:
-        builder.add_starting(item, number, None)
+        builder.attempt(builder.add_starting, item, number, None)
     for item, number in pending:
-        builder.add_event(item, number, None, lambda f, n=number: n)
+        builder.attempt(builder.add_event, item, number, None, lambda f, n=number: n)
     return builder.build(name, description, digest)
 
 
@@ -236,6 +243,10 @@ def _id(value: Any, raw: str | None) -> Any:
     return value
 
 
+class _Skip(Exception):
+    """An event of a subject that was refused: not a mistake of its own."""
+
+
 class _Builder:
     """Collects subjects and events, checking each as it comes."""
 
@@ -250,6 +261,28 @@ class _Builder:
         self.as_of: date | None = None
         self.as_of_line: int | None = None
         self.position = 0
+        self.mistakes: list[HistoryError] = []
+        self.broken: set[str] = set()
+        """Ids of subjects refused: an event naming one is not a second mistake."""
+
+    def attempt(self, add: Callable[..., None], *args: Any) -> None:
+        """Add a subject, starting point or event; a mistake is kept and reading goes on
+        (up to `MAX_MISTAKES`), so one run reports them together."""
+        try:
+            add(*args)
+        except _Skip:
+            pass
+        except HistoryError as exc:
+            self.mistakes.append(exc)
+            if len(self.mistakes) >= MAX_MISTAKES:
+                raise self.refusal() from None
+
+    def refusal(self) -> HistoryError:
+        """The history's mistakes, in file order: one error, or all of them together."""
+        mistakes = sorted(self.mistakes, key=lambda e: (e.line is None, e.line or 0))
+        if len(mistakes) == 1:
+            return mistakes[0]
+        return HistoryErrors(mistakes, limit=MAX_MISTAKES)
 
     def error(self, reason: str, line: int | None, field: str | None) -> HistoryError:
         return HistoryError(reason, file=self.file, line=line, field=clip(field))
@@ -286,6 +319,8 @@ class _Builder:
 
         if not isinstance(item, dict):
             raise self.error("a subject is a mapping with at least id and kind", line, where)
+        if isinstance(item.get("id"), str):
+            self.broken.add(item["id"])  # until the subject is added, below
         for key in item:
             if key not in _SUBJECT_FIELDS:
                 raise self.error(f"unknown subject field {short(key)}; a subject has "
@@ -316,6 +351,7 @@ class _Builder:
                 continue
             fields[name] = self.check_value(spec, value, raw_of(name), line_of(name), fld(name))
         self.subjects[sid] = Subject(**fields)
+        self.broken.discard(sid)
         self.born_at[sid] = (line_of("born"), fld("born"))
 
     def add_starting(self, item: Any, line: int | None, where: str | None,
@@ -331,6 +367,8 @@ class _Builder:
                 raise self.error(f"unknown key {short(key)}; a starting point has "
                                  f"{', '.join(_STARTING_FIELDS)}", line, fld(key))
         subject, scheme = _id(item.get("subject"), raw_of("subject")), item.get("scheme")
+        if isinstance(subject, str) and subject in self.broken:
+            raise _Skip  # the subject's own mistake is reported
         if not isinstance(subject, str) or subject not in self.subjects:
             raise self.error(f"unknown subject {short(subject)}"
                              f"{did_you_mean(str(subject), self.subjects)}", line, fld("subject"))
@@ -374,6 +412,8 @@ class _Builder:
             if key not in item:
                 raise self.error(f"missing required field {key!r}", line, fld(key))
         subject = _id(item["subject"], raw_of("subject"))
+        if isinstance(subject, str) and subject in self.broken:
+            raise _Skip  # the subject's own mistake is reported
         if not isinstance(subject, str) or subject not in self.subjects:
             raise self.error(f"unknown subject {short(subject)}"
                              f"{did_you_mean(str(subject), self.subjects)}; "
@@ -411,6 +451,8 @@ class _Builder:
                                  line=line))
 
     def build(self, name: Any, description: Any, digest: str) -> History:
+        if self.mistakes:
+            raise self.refusal()
         for key, value in (("name", name), ("description", description)):
             if value is not None and not isinstance(value, str):
                 raise self.error("expected a string", None, key)
