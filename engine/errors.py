@@ -60,17 +60,22 @@ class InputError(CreditlabError):
         file: str | Path | None = None,
         line: int | None = None,
         field: str | None = None,
+        row: int | None = None,
     ) -> None:
         self.reason = reason
         self.file = str(file) if file is not None else None
         self.line = line
         self.field = field
+        self.row = row
+        """The 1-based data row, for tables (Parquet), which have no lines."""
         super().__init__(self.format_message())
 
     def format_message(self) -> str:
         where = self.file or f"<{self.what}>"
         if self.line is not None:
             where += f":{self.line}"
+        elif self.row is not None:
+            where += f": row {self.row}"
         field = f" [{self.field}]" if self.field else ""
         return f"{where}:{field} {self.reason}"
 

@@ -13,7 +13,11 @@ from typing import Literal
 from creditlab.engine.inputs.vocabulary import AttrValue
 from creditlab.engine.model import Exact, Model
 
-__all__ = ["Event", "History", "StartingPoint", "Subject"]
+__all__ = ["FIRST_YEAR", "LAST_YEAR", "Event", "History", "StartingPoint", "Subject"]
+
+FIRST_YEAR = 1900
+LAST_YEAR = 2200
+"""Dates (event times, as_of, born, date attributes) lie in these years, both included."""
 
 
 class Subject(Model):

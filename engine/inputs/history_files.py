@@ -27,7 +27,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from creditlab.engine.errors import HistoryError, HistoryErrors, did_you_mean
-from creditlab.engine.inputs.history import Event, History, StartingPoint, Subject
+from creditlab.engine.inputs.history import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    Event,
+    History,
+    StartingPoint,
+    Subject,
+)
+from creditlab.engine.inputs.history_parquet import load_parquet_history
 from creditlab.engine.inputs.located import (
     MAX_JSONL_BYTES,
     MAX_JSONL_LINE_BYTES,
@@ -52,9 +60,6 @@ _STARTING_FIELDS = ("subject", "scheme", "score", "grade")
 MAX_MISTAKES = 20
 """A history's mistakes are reported together, in file order, up to this many."""
 
-FIRST_YEAR = 1900
-LAST_YEAR = 2200
-"""Dates (event times, as_of, born, date attributes) lie in these years, both included."""
 
 # An integer as YAML 1.2 and JSON write it; YAML 1.1 also reads 010 (octal), 0b10, 0x10
 # and 1:30 (base 60) as integers, which a number field refuses rather than misread.
@@ -69,8 +74,11 @@ def _no_raw(name: str) -> str | None:
 
 
 def load_history(path: str | Path, vocabulary: Vocabulary) -> History:
-    """Read a history file, `.jsonl` as JSON Lines and anything else as YAML."""
+    """Read a history: a folder or `.parquet` file as Parquet, `.jsonl` as JSON Lines and
+    anything else as YAML."""
     path = Path(path)
+    if path.is_dir() or path.suffix.lower() == ".parquet":
+        return load_parquet_history(path, vocabulary)
     jsonl = path.suffix.lower() == ".jsonl"
     raw = read_bounded(path, MAX_JSONL_BYTES if jsonl else MAX_YAML_BYTES, HistoryError)
     digest = "sha256:" + hashlib.sha256(raw).hexdigest()

@@ -1,0 +1,1215 @@
+"""Histories read from Parquet, checked against the vocabulary column by column.
+
+Two layouts, the contract's field names as column names:
+
+- a folder holding `subjects.parquet` and either `events.parquet` or `events/`, a folder
+  of `*.parquet` parts read in sorted name order (what `creditlab simulate` writes);
+- one file with a `record` column, the JSONL layout as a table: rows whose record is
+  "subject" are subjects, every other row (record "event" or null) is an event.
+
+Subjects have `id, kind, born, residence, hukou, roles` (born a date32 or an ISO string,
+roles a list of strings). Events have `subject`, `at` (a timestamp, a date32 or an ISO
+string; an aware time is converted to naive UTC), `type`, an optional `id` (when the
+column is absent or the value null, the id is `#N`, N the event's 1-based position among
+the history's events in file order, as JSONL derives it), and each attribute flat in its
+own column, null where the event lacks it. The key-value metadata of the subjects file
+(or of the single file) may give `creditlab.as_of` (an ISO date), `creditlab.name` and
+`creditlab.description`.
+
+Checks are those of JSONL, with the same messages, run on whole columns (pyarrow.compute,
+numpy) rather than row by row; a Python loop runs only to find the value an error names.
+An error names the file, the row (1-based data row within that file, "row N") and the
+field. Bounds: see the `MAX_*` constants; a column of an unexpected Arrow type is refused
+naming the type it should have; files are read one row group at a time, whatever their
+metadata claims. `ParquetHistory.sha256` hashes, in this order, the subjects file then the
+event files in sorted name order (or the single file): for each, its name within the
+history, a NUL, its size in decimal, a NUL and its bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from creditlab.engine.errors import HistoryError, did_you_mean
+from creditlab.engine.inputs.history import FIRST_YEAR, LAST_YEAR, Event, History, Subject
+from creditlab.engine.inputs.located import short
+from creditlab.engine.inputs.vocabulary import MAX_MAGNITUDE, AttrSpec, AttrValue, Vocabulary
+
+__all__ = [
+    "AS_OF_KEY",
+    "DECIMAL",
+    "DEFAULT_SUBJECTS_PER_PARTITION",
+    "MAX_COLUMNS",
+    "MAX_EVENT_ROWS",
+    "MAX_PARTS",
+    "MAX_ROW_GROUP_BYTES",
+    "MAX_SUBJECT_ROWS",
+    "ParquetHistory",
+    "attribute_specs",
+    "events_schema",
+    "load_parquet_history",
+    "open_parquet_history",
+]
+
+MAX_EVENT_ROWS = 2_000_000_000
+"""Events in one history, as the files' metadata counts them (100 a person-year for 20M)."""
+MAX_SUBJECT_ROWS = 100_000_000
+"""Subjects in one history."""
+MAX_COLUMNS = 1_000
+"""Columns of one file: the vocabulary has fewer than 100 attributes."""
+MAX_PARTS = 100_000
+"""Files in an `events/` folder."""
+MAX_ROW_GROUP_BYTES = 2**30
+"""A row group's uncompressed size as its metadata states it: each is read whole."""
+DEFAULT_SUBJECTS_PER_PARTITION = 50_000
+"""Subjects per table `ParquetHistory.partitions` gives (about a million events)."""
+
+AS_OF_KEY = b"creditlab.as_of"
+"""Key-value metadata giving the history's `as_of` date, ISO."""
+_NAME_KEY = b"creditlab.name"
+_DESCRIPTION_KEY = b"creditlab.description"
+
+DECIMAL = pa.decimal128(38, 9)
+"""Arrow type of int and number attributes in the events table."""
+
+_ARROW_OF_KIND: dict[str, pa.DataType] = {
+    "int": DECIMAL, "number": DECIMAL, "bool": pa.bool_(), "str": pa.string(),
+    "enum": pa.string(), "date": pa.date32(), "list[role]": pa.list_(pa.string()),
+}
+_WANTED: dict[str, str] = {
+    "int": "an integer, float, decimal or string column",
+    "number": "an integer, float, decimal or string column",
+    "bool": "a bool column",
+    "str": "a string column",
+    "enum": "a string column",
+    "date": "a date32, timestamp or string column",
+    "list[role]": "a list<string> column",
+    "id": "a string or integer column",
+    "at": "a timestamp, date32 or string column",
+}
+_SUBJECT_FIELDS = ("id", "kind", "born", "residence", "hukou", "roles")
+_EVENT_FIELDS = ("id", "subject", "at", "type")
+_ROW = "__row"
+_SOURCE = "__source"
+_POSITION = "__position"
+
+# What history_files refuses in strings (C0 but tab, LF and CR; DEL; C1 but NEL;
+# U+FFFE, U+FFFF), in RE2 syntax.
+_CONTROL = r"[\x{0}-\x{8}\x{b}\x{c}\x{e}-\x{1f}\x{7f}-\x{84}\x{86}-\x{9f}\x{fffe}\x{ffff}]"
+_CONTROL_PY = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]")
+
+
+def attribute_specs(vocabulary: Vocabulary) -> dict[str, str]:
+    """The kind of every event attribute name (one kind per name across event types)."""
+    kinds: dict[str, str] = {}
+    for spec in vocabulary.events.values():
+        for name, attr in spec.attrs.items():
+            kinds.setdefault(name, attr.kind)
+    return dict(sorted(kinds.items()))
+
+
+def events_schema(vocabulary: Vocabulary) -> pa.Schema:
+    """The events table: position, id, subject, at, type, then every attribute by name."""
+    return pa.schema(
+        [("position", pa.int64()), ("id", pa.string()), ("subject", pa.string()),
+         ("at", pa.timestamp("us")), ("type", pa.string())]
+        + [(name, _ARROW_OF_KIND[kind]) for name, kind in attribute_specs(vocabulary).items()])
+
+
+# --- errors and small helpers ----------------------------------------------------------
+
+
+def _error(reason: str, file: str, row: int | None = None,
+           field: str | None = None) -> HistoryError:
+    """A HistoryError naming the file, the row ("row N", 1-based data row) and the field."""
+    return HistoryError(reason, file=file, row=row, field=field)
+
+
+def _is_text(t: pa.DataType) -> bool:
+    return bool(pa.types.is_string(t) or pa.types.is_large_string(t)
+                or pa.types.is_string_view(t))
+
+
+def _plain(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """One array; dictionaries decoded, large and view strings as plain strings."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    if pa.types.is_dictionary(column.type):
+        column = column.dictionary_decode()
+    if _is_text(column.type) and column.type != pa.string():
+        column = column.cast(pa.string())
+    return column
+
+
+def _first(mask: pa.Array | np.ndarray) -> int | None:
+    """Index of the first true (null counts as false), or None."""
+    values = mask if isinstance(mask, np.ndarray) else \
+        mask.fill_null(False).to_numpy(zero_copy_only=False)
+    hits = np.flatnonzero(values)
+    return int(hits[0]) if hits.size else None
+
+
+def _show(value: Any) -> str:
+    """A bad value quoted as vocabulary.check_attr quotes it."""
+    if isinstance(value, str):
+        return short(value)
+    if value is None:
+        return "null"
+    return f"{short(value)} ({type(value).__name__})"
+
+
+def _number_text(value: Decimal) -> str:
+    """A decimal as a person writes it: 1.5, not 1.500000000."""
+    if value == value.to_integral_value():
+        return str(int(value))
+    return format(value.normalize(), "f")
+
+
+def _day_in_range(day: date) -> str | None:
+    if FIRST_YEAR <= day.year <= LAST_YEAR:
+        return None
+    return (f"date {day.isoformat()} is outside the years {FIRST_YEAR} to {LAST_YEAR} that "
+            "creditlab replays")
+
+
+def _outside(value: pa.Array) -> str:
+    """The message for a date out of range, from Arrow (Python's dates stop at year 1)."""
+    y, m, d = (pc.year(value)[0].as_py(), pc.month(value)[0].as_py(), pc.day(value)[0].as_py())
+    return (f"date {y:04d}-{m:02d}-{d:02d} is outside the years {FIRST_YEAR} to {LAST_YEAR} "
+            "that creditlab replays")
+
+
+def _year_out_of_range(values: pa.Array) -> pa.Array:
+    years = pc.year(values)
+    return pc.or_(pc.less(years, FIRST_YEAR), pc.greater(years, LAST_YEAR))
+
+
+# --- files ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _File:
+    """One Parquet file of the history, opened (metadata only)."""
+
+    path: Path
+    name: str  # as errors name it
+    parquet: pq.ParquetFile
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.parquet.schema_arrow.names)
+
+    def type_of(self, column: str) -> pa.DataType:
+        t = self.parquet.schema_arrow.field(column).type
+        return t.value_type if pa.types.is_dictionary(t) else t
+
+    def metadata(self, key: bytes) -> str | None:
+        meta = self.parquet.schema_arrow.metadata or {}
+        value: bytes | None = meta.get(key)
+        return value.decode("utf-8", "replace") if value is not None else None
+
+    def row_groups(self, columns: Sequence[str]) -> Iterator[tuple[int, pa.Table]]:
+        """(first row, table) for each row group, reading only `columns` that exist."""
+        present = [c for c in columns if c in self.columns]
+        start = 0
+        for i in range(self.parquet.num_row_groups):
+            table = self.parquet.read_row_group(i, columns=present)
+            yield start, table
+            start += table.num_rows
+
+
+def _open_file(path: Path, name: str, max_rows: int) -> _File:
+    try:
+        parquet = pq.ParquetFile(path)
+    except OSError as exc:
+        raise _error(f"cannot read file: {exc.strerror or exc}", str(path)) from None
+    except (pa.ArrowInvalid, pa.ArrowException) as exc:
+        raise _error(f"not a Parquet file: {short(str(exc))}", str(path)) from None
+    meta = parquet.metadata
+    if meta.num_rows > max_rows:
+        raise _error(f"the file's metadata says {meta.num_rows} rows; creditlab reads at most "
+                     f"{max_rows}", str(path))
+    if meta.num_columns > MAX_COLUMNS:
+        raise _error(f"the file has {meta.num_columns} columns; creditlab reads at most "
+                     f"{MAX_COLUMNS}", str(path))
+    for i in range(meta.num_row_groups):
+        if meta.row_group(i).total_byte_size > MAX_ROW_GROUP_BYTES:
+            raise _error(f"row group {i} is larger than {MAX_ROW_GROUP_BYTES // 2**20} MiB "
+                         "uncompressed; write smaller row groups", str(path))
+    return _File(path, str(path), parquet)
+
+
+def _check_type(file: _File, column: str, wanted: str) -> None:
+    """Refuse a column whose Arrow type cannot hold what `wanted` (a kind) needs."""
+    if column not in file.columns:
+        return
+    t = file.type_of(column)
+    ok: bool
+    if wanted in ("int", "number"):
+        ok = bool(pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
+                  or _is_text(t))
+    elif wanted == "bool":
+        ok = pa.types.is_boolean(t)
+    elif wanted in ("str", "enum"):
+        ok = _is_text(t)
+    elif wanted == "date" or wanted == "at":
+        ok = bool(pa.types.is_date(t) or pa.types.is_timestamp(t) or _is_text(t))
+    elif wanted == "id":
+        ok = bool(_is_text(t) or pa.types.is_integer(t))
+    elif wanted == "list[role]":
+        ok = bool((pa.types.is_list(t) or pa.types.is_large_list(t))
+                  and _is_text(t.value_type))
+    else:  # an unknown column: any flat type, reported on its first value
+        ok = not pa.types.is_nested(t)
+        if not ok:
+            raise _error(f"column {column!r} has the nested Arrow type {t}; creditlab reads "
+                         "flat columns only", file.name, field=column)
+        return
+    if not ok:
+        raise _error(f"column {column!r} has Arrow type {t}; it should be {_WANTED[wanted]}",
+                     file.name, field=column)
+
+
+def _hash_files(files: Sequence[tuple[str, Path]]) -> str:
+    digest = hashlib.sha256()
+    for name, path in files:
+        digest.update(name.encode("utf-8") + b"\0" + str(path.stat().st_size).encode() + b"\0")
+        with path.open("rb") as f:
+            while chunk := f.read(2**20):
+                digest.update(chunk)
+    return "sha256:" + digest.hexdigest()
+
+
+# --- the history -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Group:
+    """One row group of an events file: where its events are and which subjects they have."""
+
+    source: int
+    index: int
+    first_row: int  # file row (0-based) of its first row
+    first_position: int  # events of the history before it (for derived ids)
+    low: int  # smallest and largest subject index among its events (-1, -1: none)
+    high: int
+
+
+@dataclass(frozen=True)
+class ParquetHistory:
+    """A Parquet history, opened: subjects read and checked, events read on demand.
+
+    `partitions()` gives the events a few subjects at a time, checked and converted to
+    the events table (`events_schema`); nothing here builds an `Event` per row.
+    """
+
+    file: str
+    sha256: str
+    subjects: pa.Table
+    as_of: date | None
+    last_day: date | None
+    events: int
+    vocabulary: Vocabulary = field(repr=False)
+    name: str | None = None
+    description: str | None = None
+    _sources: tuple[_File, ...] = field(default=(), repr=False)
+    _single: bool = field(default=False, repr=False)
+    _subjects_file: str = field(default="", repr=False)
+    _subject_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64),
+                                      repr=False, compare=False)
+
+    def partitions(self, subjects_per_partition: int = DEFAULT_SUBJECTS_PER_PARTITION
+                   ) -> Iterator[pa.Table]:
+        """Events tables, each with ALL the events of a disjoint run of subjects, checked
+        against the vocabulary, in `events_schema`: the k-th table (maybe empty) holds the
+        events of `subjects.slice(k * subjects_per_partition, subjects_per_partition)`.
+
+        A first pass reads the subject and id columns one row group at a time: unknown
+        subjects and duplicate ids (kept as 8-byte hashes, the one cost that grows with the
+        history) are found there. Each partition then reads only the row groups holding its
+        subjects; when files are grouped by subject, as `creditlab simulate` writes them,
+        every row group is read once. Each row group is checked on its own (files may type
+        a column differently), then the partition is put in (at, id) order.
+        """
+        for index in range(self.partition_count(subjects_per_partition)):
+            yield self.partition(index, subjects_per_partition)[0]
+
+    def partition_count(self, subjects_per_partition: int = DEFAULT_SUBJECTS_PER_PARTITION
+                        ) -> int:
+        """How many tables `partitions` gives."""
+        if subjects_per_partition < 1:
+            raise ValueError("subjects_per_partition must be at least 1")
+        return -(-int(self.subjects.num_rows) // subjects_per_partition)
+
+    def partition(self, index: int,
+                  subjects_per_partition: int = DEFAULT_SUBJECTS_PER_PARTITION
+                  ) -> tuple[pa.Table, pa.Table]:
+        """Partition `index` alone: (its events table, its rows of the subjects table).
+
+        For workers that each take a few partitions: the first pass runs once per
+        ParquetHistory, on the first call.
+        """
+        if not 0 <= index < self.partition_count(subjects_per_partition):
+            raise IndexError(f"no partition {index}")
+        low = index * subjects_per_partition
+        high = low + subjects_per_partition
+        schema = events_schema(self.vocabulary)
+        checker = _EventChecker(self.vocabulary, [s.name for s in self._sources])
+        parts = [self._read_group(g, low, high, self._lookup) for g in self._groups
+                 if g.low < high and g.high >= low]
+        checked = [checker.table(p, schema) for p in parts if p.num_rows]
+        subjects = self.subjects.slice(low, subjects_per_partition)
+        if len(checked) == 1:
+            return checked[0], subjects
+        table = pa.concat_tables(checked) if checked else schema.empty_table()
+        order = pc.sort_indices(table, sort_keys=[("at", "ascending"), ("id", "ascending")])
+        table = table.take(order)
+        return table.set_column(0, "position", pa.array(np.arange(table.num_rows,
+                                                                 dtype=np.int64))), subjects
+
+    @cached_property
+    def _lookup(self) -> _SubjectLookup:
+        return _SubjectLookup(self.subjects.column("id"))
+
+    @cached_property
+    def _groups(self) -> list[_Group]:
+        return self._index(self._lookup)
+
+    # The first pass: subject indexes, derived positions, duplicate ids.
+    def _index(self, lookup: _SubjectLookup) -> list[_Group]:
+        ids = self.subjects.column("id")
+        groups: list[_Group] = []
+        hashes: list[np.ndarray] = []
+        position = 0
+        for s, source in enumerate(self._sources):
+            for g, (start, table) in enumerate(source.row_groups(["record", "subject", "id"])):
+                events = _event_rows(table, self._single)
+                table = table.filter(events) if events is not None else table
+                rows = _rows_of(start, events, table.num_rows)
+                if "subject" not in table.column_names:
+                    if table.num_rows:
+                        raise _error("missing required field 'subject'", source.name,
+                                     int(rows[0]), "subject")
+                    continue
+                subject = _subject_column(table, source.name, rows)
+                index = lookup(subject)
+                bad = _first(pc.is_null(index))
+                if bad is not None:
+                    value = subject[bad].as_py()
+                    raise _error(f"unknown subject {short(value)}"
+                                 f"{did_you_mean(str(value), _sample(ids, value))}; declare "
+                                 "it in the subjects", source.name, int(rows[bad]), "subject")
+                idx = index.to_numpy(zero_copy_only=False)
+                hashes.append(_id_hashes(table, position))
+                groups.append(_Group(s, g, start, position,
+                                     int(idx.min()) if idx.size else -1,
+                                     int(idx.max()) if idx.size else -1))
+                position += table.num_rows
+        if hashes:
+            every = np.concatenate(hashes)
+            ordered = np.sort(every)
+            repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+            if repeated.size:
+                self._duplicate(set(repeated.tolist()))
+        return groups
+
+    def _duplicate(self, suspects: set[int]) -> None:
+        """Find and report the first repeated id among those whose hashes collide."""
+        seen: dict[str, tuple[str, int]] = {}
+        position = 0
+        for source in self._sources:
+            for start, table in source.row_groups(["record", "id"]):
+                events = _event_rows(table, self._single)
+                table = table.filter(events) if events is not None else table
+                rows = _rows_of(start, events, table.num_rows)
+                hashes = _id_hashes(table, position)
+                ids = _ids(table, position).to_pylist()
+                for i in np.flatnonzero(np.isin(hashes, list(suspects))):
+                    eid = ids[i]
+                    if eid in seen:
+                        first_file, first_row = seen[eid]
+                        where = f"row {first_row}" + \
+                            ("" if first_file == source.name else f" of {first_file}")
+                        raise _error(f"duplicate event id {short(eid)} (first at {where})",
+                                     source.name, int(rows[i]), "id")
+                    seen[eid] = (source.name, int(rows[i]))
+                position += table.num_rows
+
+    def _read_group(self, group: _Group, low: int, high: int,
+                    lookup: _SubjectLookup) -> pa.Table:
+        source = self._sources[group.source]
+        table = source.parquet.read_row_group(group.index)
+        events = _event_rows(table, self._single)
+        if events is not None:
+            table = table.filter(events)
+        rows = _rows_of(group.first_row, events, table.num_rows)
+        subject = _subject_column(table, source.name, rows)
+        index = lookup(subject)
+        keep = pc.and_(pc.greater_equal(index, low), pc.less(index, high))
+        n = table.num_rows
+        table = table.append_column(_ROW, pa.array(rows, pa.int64())) \
+            .append_column(_SOURCE, pa.array(np.full(n, group.source, np.int32))) \
+            .append_column(_POSITION, pa.array(np.arange(group.first_position + 1,
+                                                         group.first_position + n + 1)))
+        table = table.set_column(table.column_names.index("subject"), "subject", subject)
+        if "id" in table.column_names:
+            table = table.set_column(table.column_names.index("id"), "id",
+                                     _ids(table, group.first_position))
+        if self._single:
+            table = table.drop_columns([c for c in ("record",) if c in table.column_names])
+        return table.filter(keep)
+
+
+def _event_rows(table: pa.Table, single: bool) -> pa.Array | None:
+    """In the single-file layout, which rows are events (record not "subject")."""
+    if not single:
+        return None
+    record = _plain(table.column("record"))
+    return pc.invert(pc.equal(record, "subject").fill_null(False))
+
+
+def _rows_of(start: int, events: pa.Array | None, n: int) -> np.ndarray:
+    """1-based file rows of the rows kept."""
+    if events is None:
+        return np.arange(start + 1, start + n + 1, dtype=np.int64)
+    return np.flatnonzero(events.to_numpy(zero_copy_only=False)).astype(np.int64) + start + 1
+
+
+def _subject_column(table: pa.Table, file: str, rows: np.ndarray) -> pa.Array:
+    subject = _plain(table.column("subject"))
+    if pa.types.is_integer(subject.type):
+        subject = subject.cast(pa.string())
+    bad = _first(pc.is_null(subject))
+    if bad is not None:
+        raise _error("missing required field 'subject'", file, int(rows[bad]), "subject")
+    return subject
+
+
+def _ids(table: pa.Table, first_position: int) -> pa.Array:
+    """Event ids as given, `#N` where absent (N the 1-based position among all events)."""
+    n = table.num_rows
+    derived = pc.binary_join_element_wise(
+        "#", pc.cast(pa.array(np.arange(first_position + 1, first_position + n + 1)),
+                     pa.string()), "")
+    if "id" not in table.column_names:
+        return derived
+    given = _plain(table.column("id"))
+    if pa.types.is_integer(given.type):
+        given = given.cast(pa.string())
+    return pc.coalesce(given, derived)
+
+
+def _id_hashes(table: pa.Table, first_position: int) -> np.ndarray:
+    """A 64-bit FNV-1a hash of each event id, computed a byte position at a time over the
+    whole column. Equal hashes are only suspects: `_duplicate` compares the ids."""
+    ids = _ids(table, first_position)
+    n = len(ids)
+    buffers = ids.buffers()
+    offsets = np.frombuffer(buffers[1], dtype=np.int32)[ids.offset: ids.offset + n + 1]
+    data = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None \
+        else np.zeros(0, np.uint8)
+    lengths = np.diff(offsets)
+    if n and int(lengths.max()) > _HASHED_BYTES:  # long ids: hash them one by one
+        import pandas as pd
+
+        values = ids.to_numpy(zero_copy_only=False).astype(object)
+        return np.asarray(pd.util.hash_array(values, categorize=False), dtype=np.uint64)
+    hashes = np.full(n, 0xCBF29CE484222325, dtype=np.uint64)
+    starts = offsets[:-1]
+    prime = np.uint64(0x100000001B3)
+    for p in range(int(lengths.max()) if n else 0):
+        live = lengths > p
+        byte = np.zeros(n, dtype=np.uint64)
+        byte[live] = data[starts[live] + p]
+        hashes = np.where(live, (hashes ^ byte) * prime, hashes)
+    return hashes ^ lengths.astype(np.uint64)
+
+
+_HASHED_BYTES = 64
+"""Ids up to this long are hashed vectorised; longer ones (rare) through pandas."""
+
+
+class _SubjectLookup:
+    """Subject ids to their index in the subjects table, the hash table built once (Arrow's
+    index_in would build it again for every row group)."""
+
+    def __init__(self, ids: pa.ChunkedArray | pa.Array) -> None:
+        import pandas as pd
+
+        self.index = pd.Index(_plain(ids).to_numpy(zero_copy_only=False))
+
+    def __call__(self, subject: pa.Array) -> pa.Array:
+        """The index of each subject (int64), null where the id is unknown."""
+        encoded = pc.dictionary_encode(subject)
+        where = self.index.get_indexer(encoded.dictionary.to_numpy(zero_copy_only=False))
+        out = np.asarray(where, dtype=np.int64)[
+            encoded.indices.to_numpy(zero_copy_only=False)]
+        return pa.array(out, mask=out < 0)
+
+
+def _sample(ids: pa.ChunkedArray | pa.Array, value: Any) -> list[str]:
+    """Known ids to suggest from: all of them when few, else those sharing a prefix."""
+    if len(ids) <= 10_000:
+        return [str(i) for i in ids.to_pylist()]
+    prefix = str(value)[:2]
+    return [str(i) for i in pc.filter(ids, pc.starts_with(ids, prefix)).to_pylist()[:10_000]]
+
+
+# --- checking and converting events -------------------------------------------------------
+
+
+class _EventChecker:
+    """Checks a table of raw event rows and converts it to the events table."""
+
+    def __init__(self, vocabulary: Vocabulary, files: list[str]) -> None:
+        self.vocabulary = vocabulary
+        self.files = files
+        self.kinds = attribute_specs(vocabulary)
+        self.names = sorted(vocabulary.events)
+        self.types = pa.array(self.names)
+        self.codes = np.zeros(0, np.int32)  # the type of each row, as an index in names
+        self.present: list[str] = []
+
+    def of_type(self, code: str) -> np.ndarray:
+        """Which rows have event type `code` (a mask)."""
+        mask: np.ndarray = self.codes == self.names.index(code)
+        return mask
+
+    def present_with(self, name: str) -> list[tuple[str, AttrSpec]]:
+        """The event types of this table that have attribute `name`, with its spec."""
+        out = []
+        for code in self.present:
+            attr = self.vocabulary.events[code].attrs.get(name)
+            if attr is not None:
+                out.append((code, attr))
+        return out
+
+    def fail(self, reason: str, table: pa.Table, i: int, field: str | None) -> HistoryError:
+        source = int(table.column(_SOURCE)[i].as_py())
+        return _error(reason, self.files[source], int(table.column(_ROW)[i].as_py()), field)
+
+    def table(self, raw: pa.Table, schema: pa.Schema) -> pa.Table:
+        n = raw.num_rows
+        for name in ("at", "type"):
+            if name not in raw.column_names:
+                raise self.fail(f"missing required field {name!r}", raw, 0, name)
+            bad = _first(pc.is_null(raw.column(name)))
+            if bad is not None:
+                raise self.fail(f"missing required field {name!r}", raw, bad, name)
+        ids = _plain(raw.column("id")) if "id" in raw.column_names else None
+        if ids is not None:
+            bad = _first(pc.equal(pc.utf8_length(ids), 0))
+            if bad is not None:
+                raise self.fail("an event 'id' must be a non-empty string", raw, bad, "id")
+        else:
+            ids = pc.binary_join_element_wise(
+                "#", pc.cast(raw.column(_POSITION), pa.string()), "")
+        subject = _plain(raw.column("subject"))
+        etype = _plain(raw.column("type"))
+        # Subjects were checked against the subjects table, types are checked against the
+        # vocabulary: only ids can hold a control character.
+        self.check_text(raw, ids, "id")
+        codes = pc.index_in(etype, value_set=self.types)
+        bad = _first(pc.is_null(codes))
+        if bad is not None:
+            value = etype[bad].as_py()
+            raise self.fail(f"unknown event type {short(value)}"
+                            f"{did_you_mean(str(value), self.vocabulary.events)}", raw, bad,
+                            "type")
+        self.codes = codes.to_numpy(zero_copy_only=False)
+        self.present = [self.names[i] for i in np.unique(self.codes)]
+        at = self.at(raw, _plain(raw.column("at")))
+        columns: dict[str, pa.Array] = {"id": ids, "subject": subject, "at": at, "type": etype}
+        extra = [c for c in raw.column_names
+                 if c not in (*_EVENT_FIELDS, _ROW, _SOURCE, _POSITION)]
+        for name in extra:
+            column = _plain(raw.column(name))
+            self.check_allowed(raw, etype, name, column)
+            if name in self.kinds:
+                columns[name] = self.attribute(raw, etype, name, column)
+        self.check_required(raw, etype)
+        order = pc.sort_indices(pa.table({"at": at, "id": ids}),
+                                sort_keys=[("at", "ascending"), ("id", "ascending")])
+        arrays = [pa.array(np.arange(n, dtype=np.int64))]
+        for f in schema:
+            if f.name in columns:
+                arrays.append(columns[f.name].take(order))
+            elif f.name != "position":
+                arrays.append(pa.nulls(n, f.type))
+        return pa.Table.from_arrays(arrays, schema=schema)
+
+    def check_text(self, raw: pa.Table, column: pa.Array, name: str) -> None:
+        bad = _first(pc.match_substring_regex(column, _CONTROL))
+        if bad is not None:
+            found = _CONTROL_PY.search(column[bad].as_py())
+            assert found is not None
+            raise self.fail(f"control character U+{ord(found.group()):04X} in a string", raw,
+                            bad, name)
+
+    def check_allowed(self, raw: pa.Table, etype: pa.Array, name: str,
+                      column: pa.Array) -> None:
+        """A value in a column the event's type has no attribute for is refused."""
+        allowed = [i for i, t in enumerate(self.names) if name in self.vocabulary.events[t].attrs]
+        valid = pc.is_valid(column).to_numpy(zero_copy_only=False)
+        bad = _first(valid & ~np.isin(self.codes, allowed))
+        if bad is not None:
+            value = etype[bad].as_py()
+            attrs = self.vocabulary.events[value].attrs
+            raise self.fail(f"unknown attribute {short(name)} for {value}"
+                            f"{did_you_mean(name, attrs)}; its attributes: "
+                            f"{', '.join(attrs) or 'none'}", raw, bad, name)
+
+    def check_required(self, raw: pa.Table, etype: pa.Array) -> None:
+        for code in self.present:
+            for name, attr in self.vocabulary.events[code].attrs.items():
+                if not attr.required:
+                    continue
+                missing = self.of_type(code)
+                if name in raw.column_names:
+                    missing = missing & pc.is_null(raw.column(name)).to_numpy(
+                        zero_copy_only=False)
+                bad = _first(missing)
+                if bad is not None:
+                    raise self.fail(f"missing required attribute {name!r} for {code}", raw,
+                                    bad, name)
+
+    def at(self, raw: pa.Table, column: pa.Array) -> pa.Array:
+        t = column.type
+        if pa.types.is_timestamp(t):
+            at = self.cast(raw, column, pa.timestamp("us", tz=t.tz), "at",
+                           lambda v: "the time is out of range")
+            at = at.cast(pa.timestamp("us"))  # the UTC instant, naive
+        elif pa.types.is_date(t):
+            at = column.cast(pa.date32()).cast(pa.timestamp("us"))
+        else:
+            at = self.parse_unique(raw, column, "at", _parse_at, pa.timestamp("us"))
+        bad = _first(_year_out_of_range(at))
+        if bad is not None:
+            raise self.fail(_outside(at.slice(bad, 1)), raw, bad, "at")
+        return at
+
+    def cast(self, raw: pa.Table, column: pa.Array, to: pa.DataType, name: str,
+             why: Callable[[Any], str]) -> pa.Array:
+        """`column` cast safely; a failure names the first value that does not convert."""
+        try:
+            return column.cast(to)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            for i in range(len(column)):
+                try:
+                    column.slice(i, 1).cast(to)
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                    raise self.fail(why(column[i].as_py()), raw, i, name) from None
+            raise
+
+    def parse_unique(self, raw: pa.Table, column: pa.Array, name: str,
+                     parse: Callable[[str], Any], to: pa.DataType) -> pa.Array:
+        """Strings parsed once per distinct value (dates repeat), then spread to the rows."""
+        distinct = pc.unique(column.drop_null())
+        parsed = []
+        for value in distinct.to_pylist():
+            try:
+                parsed.append(parse(value))
+            except ValueError as exc:
+                bad = _first(pc.equal(column, value))
+                assert bad is not None
+                raise self.fail(str(exc), raw, bad, name) from None
+        return pa.array(parsed, to).take(pc.index_in(column, value_set=distinct))
+
+    def attribute(self, raw: pa.Table, etype: pa.Array, name: str,
+                  column: pa.Array) -> pa.Array:
+        kind = self.kinds[name]
+        t = column.type
+        if kind in ("int", "number"):
+            return self.number(raw, etype, name, column, kind)
+        if kind == "bool":
+            if not pa.types.is_boolean(t):
+                raise self.wrong_type(raw, name, column, "bool")
+            return column
+        if kind in ("str", "enum"):
+            if not _is_text(t):
+                raise self.wrong_type(raw, name, column, kind)
+            if kind == "enum":
+                self.check_enum(raw, etype, name, column)
+            else:
+                self.check_text(raw, column, name)
+            return column
+        if kind == "date":
+            if pa.types.is_date(t):
+                out = column.cast(pa.date32())
+            elif pa.types.is_timestamp(t):
+                out = column.cast(pa.timestamp("us", tz=t.tz)).cast(pa.timestamp("us")) \
+                    .cast(pa.date32())
+            elif _is_text(t):
+                out = self.parse_unique(raw, column, name, _parse_date, pa.date32())
+            else:
+                raise self.wrong_type(raw, name, column, "date")
+            bad = _first(_year_out_of_range(out))
+            if bad is not None:
+                raise self.fail(_outside(out.slice(bad, 1)), raw, bad, name)
+            return out
+        if kind == "list[role]":
+            if not (pa.types.is_list(t) or pa.types.is_large_list(t)):
+                raise self.wrong_type(raw, name, column, kind)
+            return column.cast(pa.list_(pa.string()))
+        raise self.fail(f"attributes of type {kind} are not supported on events", raw, 0, name)
+
+    def wrong_type(self, raw: pa.Table, name: str, column: pa.Array, kind: str) -> HistoryError:
+        bad = _first(pc.is_valid(column)) or 0
+        return self.fail(f"column {name!r} has Arrow type {column.type}; it should be "
+                         f"{_WANTED[kind]}", raw, bad, name)
+
+    def check_enum(self, raw: pa.Table, etype: pa.Array, name: str, column: pa.Array) -> None:
+        for code, attr in self.present_with(name):
+            outside = pc.invert(pc.is_in(column, value_set=pa.array(attr.values)))
+            outside = pc.and_(outside, pc.is_valid(column)).to_numpy(zero_copy_only=False)
+            bad = _first(self.of_type(code) & outside)
+            if bad is not None:
+                raise self.fail(f"expected one of {', '.join(attr.values)}; got "
+                                f"{_show(column[bad].as_py())}", raw, bad, name)
+
+    def number(self, raw: pa.Table, etype: pa.Array, name: str, column: pa.Array,
+               kind: str) -> pa.Array:
+        t = column.type
+        if pa.types.is_integer(t):
+            value = column.cast(DECIMAL)
+        elif pa.types.is_floating(t):
+            bad = _first(pc.invert(pc.is_finite(column)))
+            if bad is not None:
+                raise self.fail(f"not a finite number: {column[bad].as_py()}", raw, bad, name)
+            # A float converts through its shortest repr, as JSON reads "0.1".
+            value = self.cast(raw, column.cast(pa.string()), DECIMAL, name, _number_problem)
+        elif pa.types.is_decimal(t) or _is_text(t):
+            value = self.cast(raw, column, DECIMAL, name, _number_problem)
+        else:
+            raise self.wrong_type(raw, name, column, kind)
+        if kind == "int":
+            bad = _first(pc.not_equal(pc.round(value, 0), value))
+            if bad is not None:
+                raise self.fail(f"expected an integer, got {_number_text(value[bad].as_py())}",
+                                raw, bad, name)
+        limit = pa.scalar(MAX_MAGNITUDE, DECIMAL)
+        bad = _first(pc.greater_equal(pc.abs(value), limit))
+        if bad is not None:
+            raise self.fail(f"number {_number_text(value[bad].as_py())} is out of range "
+                            "(magnitude below 10^15)", raw, bad, name)
+        for code, attr in self.present_with(name):
+            self.check_range(raw, etype, code, attr, name, value)
+        bad = _first(pc.not_equal(pc.round(value, 6), value))
+        if bad is not None:
+            raise self.fail(f"number {_number_text(value[bad].as_py())} has more than 6 "
+                            "decimal places", raw, bad, name)
+        return value
+
+    def check_range(self, raw: pa.Table, etype: pa.Array, code: str, attr: AttrSpec,
+                    name: str, value: pa.Array) -> None:
+        of_type = self.of_type(code)
+        for bound, test, sign in ((attr.low, pc.less, "\u2265"), (attr.high, pc.greater,
+                                                                   "\u2264")):
+            if bound is None:
+                continue
+            beyond = test(value, pa.scalar(Decimal(bound), DECIMAL))
+            bad = _first(of_type & beyond.fill_null(False).to_numpy(zero_copy_only=False))
+            if bad is not None:
+                raise self.fail(f"must be {sign} {bound}, got "
+                                f"{_number_text(value[bad].as_py())}", raw, bad, name)
+
+
+def _number_problem(value: Any) -> str:
+    """Why a value does not convert to a decimal(38, 9), in JSONL's words."""
+    if isinstance(value, str):
+        try:
+            number = Decimal(value.strip())
+        except InvalidOperation:
+            return f"expected a number, got {_show(value)}"
+        if not number.is_finite():
+            return f"not a finite number: {short(value)}"
+        value = number
+    if isinstance(value, Decimal):
+        if abs(value) >= MAX_MAGNITUDE:
+            return f"number {short(str(value))} is out of range (magnitude below 10^15)"
+        return f"number {short(str(value))} has more than 6 decimal places"
+    return f"expected a number, got {_show(value)}"
+
+
+def _parse_at(text: str) -> datetime:
+    """An event time as naive UTC, as JSONL reads it; ValueError names the problem."""
+    try:
+        moment: date = datetime.fromisoformat(text) if "T" in text or " " in text \
+            else date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"expected an ISO date or date-time, got {short(text)}") from None
+    problem = _day_in_range(moment)
+    if problem:
+        raise ValueError(problem)
+    if isinstance(moment, datetime):
+        if moment.tzinfo is not None:
+            return moment.astimezone(UTC).replace(tzinfo=None)
+        return moment
+    return datetime(moment.year, moment.month, moment.day)
+
+
+def _parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"expected an ISO date (YYYY-MM-DD), got {_show(text)}") from None
+
+
+# --- opening --------------------------------------------------------------------------------
+
+
+def open_parquet_history(path: str | Path, vocabulary: Vocabulary) -> ParquetHistory:
+    """A Parquet history (a folder or one file with a `record` column), subjects checked."""
+    path = Path(path)
+    if path.is_dir():
+        subjects_path = path / "subjects.parquet"
+        if not subjects_path.is_file():
+            raise _error("a Parquet history folder needs subjects.parquet", str(path))
+        one, parts = path / "events.parquet", path / "events"
+        if one.exists() and parts.exists():
+            raise _error("give events.parquet or an events/ folder, not both", str(path))
+        if parts.is_dir():
+            event_paths = sorted(parts.glob("*.parquet"))
+            if len(event_paths) > MAX_PARTS:
+                raise _error(f"more than {MAX_PARTS} files in events/", str(parts))
+        elif one.is_file():
+            event_paths = [one]
+        else:
+            raise _error("a Parquet history folder needs events.parquet or an events/ folder",
+                         str(path))
+        subjects_file = _open_file(subjects_path, "subjects.parquet", MAX_SUBJECT_ROWS)
+        sources = tuple(_open_file(p, str(p), MAX_EVENT_ROWS) for p in event_paths)
+        if sum(s.parquet.metadata.num_rows for s in sources) > MAX_EVENT_ROWS:
+            raise _error(f"the history has more than {MAX_EVENT_ROWS} events", str(path))
+        digest = _hash_files([("subjects.parquet", subjects_path)]
+                             + [(str(p.relative_to(path)), p) for p in event_paths])
+        subjects, subject_rows = _read_subjects(subjects_file, vocabulary, single=False)
+        meta_file, single = subjects_file, False
+    else:
+        meta_file = _open_file(path, str(path), MAX_EVENT_ROWS + MAX_SUBJECT_ROWS)
+        if "record" not in meta_file.columns:
+            raise _error("a single-file Parquet history needs a 'record' column (\"subject\" "
+                         "rows, the rest events); or give a folder with subjects.parquet",
+                         str(path), field="record")
+        sources, single = (meta_file,), True
+        digest = _hash_files([(path.name, path)])
+        subjects, subject_rows = _read_subjects(meta_file, vocabulary, single=True)
+    _check_event_columns(sources, vocabulary, single)
+    as_of = meta_file.metadata(AS_OF_KEY)
+    return ParquetHistory(
+        file=str(path), sha256=digest, subjects=subjects,
+        as_of=_as_of(as_of, meta_file.name), last_day=_last_day(sources, single),
+        events=_count_events(sources, single), vocabulary=vocabulary,
+        name=meta_file.metadata(_NAME_KEY), description=meta_file.metadata(_DESCRIPTION_KEY),
+        _sources=sources, _single=single, _subjects_file=meta_file.name,
+        _subject_rows=subject_rows)
+
+
+def _as_of(text: str | None, file: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise _error(f"expected an ISO date, got {short(text)}", file, field="as_of") from None
+    problem = _day_in_range(day)
+    if problem:
+        raise _error(problem, file, field="as_of")
+    return day
+
+
+def _check_event_columns(sources: Sequence[_File], vocabulary: Vocabulary,
+                         single: bool) -> None:
+    kinds = attribute_specs(vocabulary)
+    for source in sources:
+        for column in source.columns:
+            if column in ("subject", "type", "record"):
+                if not _is_text(source.type_of(column)) and not (
+                        column == "subject" and pa.types.is_integer(source.type_of(column))):
+                    raise _error(f"column {column!r} has Arrow type {source.type_of(column)}; "
+                                 f"it should be {_WANTED['str']}", source.name, field=column)
+            elif column in ("id", "at"):
+                _check_type(source, column, column)
+            elif column in kinds:
+                if not (single and column in _SUBJECT_FIELDS):
+                    _check_type(source, column, kinds[column])
+            elif not (single and column in _SUBJECT_FIELDS):
+                _check_type(source, column, "unknown")
+
+
+def _last_day(sources: Sequence[_File], single: bool) -> date | None:
+    """The latest event day: from the `at` statistics when the files have them."""
+    latest: date | None = None
+    for source in sources:
+        if "at" not in source.columns:
+            continue
+        t = source.type_of("at")
+        index = source.parquet.schema_arrow.get_field_index("at")
+        days: list[date] = []
+        meta = source.parquet.metadata
+        stats_ok = pa.types.is_timestamp(t) or pa.types.is_date(t)
+        for g in range(meta.num_row_groups):
+            stats = meta.row_group(g).column(index).statistics
+            if not stats_ok or stats is None or not stats.has_min_max:
+                stats_ok = False
+                break
+            try:
+                value = stats.max
+            except (OverflowError, ValueError):  # beyond Python's dates: refused later
+                continue
+            day = value.date() if isinstance(value, datetime) else value
+            if isinstance(day, date) and _day_in_range(day) is None:
+                days.append(day)
+        if not stats_ok:
+            days = []
+            for _start, table in source.row_groups(["at"]):
+                column = _plain(table.column("at"))
+                if _is_text(column.type):
+                    with_values = [_parse_at(v) for v in pc.unique(column.drop_null()).to_pylist()
+                                   if _safe_at(v)]
+                    days.extend(v.date() for v in with_values)
+                    continue
+                column = column.cast(pa.date32())
+                column = column.filter(pc.invert(_year_out_of_range(column)).fill_null(False))
+                if len(column):
+                    days.append(pc.max(column).as_py())
+        for day in days:
+            if day is not None and (latest is None or day > latest):
+                latest = day
+    return latest
+
+
+def _safe_at(text: str) -> bool:
+    try:
+        _parse_at(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _count_events(sources: Sequence[_File], single: bool) -> int:
+    if not single:
+        return sum(s.parquet.metadata.num_rows for s in sources)
+    count = 0
+    for _start, table in sources[0].row_groups(["record"]):
+        events = _event_rows(table, True)
+        assert events is not None
+        count += int(pc.sum(events.cast(pa.int64())).as_py() or 0)
+    return count
+
+
+# --- subjects ------------------------------------------------------------------------------
+
+
+def _read_subjects(file: _File, vocabulary: Vocabulary, *,
+                   single: bool) -> tuple[pa.Table, np.ndarray]:
+    """The subjects table (id, kind, born date32, residence, hukou, roles), checked, and
+    the file row of each subject."""
+    if single:
+        allowed = set(file.columns)
+    else:
+        for column in file.columns:
+            if column not in _SUBJECT_FIELDS:
+                raise _error(f"unknown subject field {short(column)}; a subject has "
+                             f"{', '.join(_SUBJECT_FIELDS)}"
+                             f"{did_you_mean(column, _SUBJECT_FIELDS)}", file.name,
+                             field=column)
+        allowed = set(_SUBJECT_FIELDS)
+    for column, wanted in (("id", "id"), ("kind", "enum"), ("born", "date"),
+                           ("residence", "enum"), ("hukou", "enum"), ("roles", "list[role]")):
+        if column in allowed:
+            _check_type(file, column, wanted)
+    parts: list[pa.Table] = []
+    rows: list[np.ndarray] = []
+    for start, table in file.row_groups(list(file.columns)):
+        if single:
+            record = _plain(table.column("record"))
+            bad = _first(pc.invert(pc.is_in(record.fill_null("event"),
+                                            value_set=pa.array(["subject", "event"]))))
+            if bad is not None:
+                raise _error(f"unknown record kind {short(record[bad].as_py())}; use 'subject' "
+                             "or 'event'", file.name, start + bad + 1, "record")
+            is_subject = pc.equal(record, "subject").fill_null(False)
+            table = table.filter(is_subject)
+            rows.append(np.flatnonzero(is_subject.to_numpy(zero_copy_only=False)) + start + 1)
+            for column in table.column_names:
+                if column in (*_SUBJECT_FIELDS, "record"):
+                    continue
+                bad = _first(pc.is_valid(table.column(column)))
+                if bad is not None:
+                    raise _error(f"unknown subject field {short(column)}; a subject has "
+                                 f"{', '.join(_SUBJECT_FIELDS)}", file.name,
+                                 int(rows[-1][bad]), column)
+        else:
+            rows.append(np.arange(start + 1, start + table.num_rows + 1))
+        parts.append(table.select([c for c in _SUBJECT_FIELDS if c in table.column_names]))
+    n = sum(p.num_rows for p in parts)
+    row = np.concatenate(rows) if rows else np.zeros(0, np.int64)
+    raw = pa.concat_tables(parts) if parts else pa.table({})
+    return _SubjectChecker(file.name, vocabulary, row).table(raw, n), row
+
+
+@dataclass
+class _SubjectChecker:
+    file: str
+    vocabulary: Vocabulary
+    rows: np.ndarray
+
+    def fail(self, reason: str, i: int, field: str | None) -> HistoryError:
+        return _error(reason, self.file, int(self.rows[i]) if len(self.rows) else None, field)
+
+    def table(self, raw: pa.Table, n: int) -> pa.Table:
+        if "id" not in raw.column_names:
+            if n:
+                raise self.fail("a subject needs an 'id' (a string)", 0, "id")
+            ids = pa.array([], pa.string())
+        else:
+            ids = _plain(raw.column("id"))
+            if pa.types.is_integer(ids.type):
+                ids = ids.cast(pa.string())
+        bad = _first(pc.or_(pc.is_null(ids), pc.equal(pc.utf8_length(ids), 0)))
+        if bad is not None:
+            raise self.fail("a subject needs an 'id' (a string)", bad, "id")
+        if len(pc.unique(ids)) != len(ids):
+            seen: set[str] = set()
+            for i, sid in enumerate(ids.to_pylist()):
+                if sid in seen:
+                    raise self.fail(f"duplicate subject id {short(sid)}", i, "id")
+                seen.add(sid)
+        out: dict[str, pa.Array] = {"id": ids}
+        for name in ("id", "kind", "residence", "hukou"):
+            if name in raw.column_names:
+                column = _plain(raw.column(name))
+                bad = _first(pc.match_substring_regex(column, _CONTROL))
+                if bad is not None:
+                    found = _CONTROL_PY.search(column[bad].as_py())
+                    assert found is not None
+                    raise self.fail(f"control character U+{ord(found.group()):04X} in a "
+                                    "string", bad, name)
+        for name in ("kind", "residence", "hukou"):
+            spec = self.vocabulary.subject[name]
+            column = _plain(raw.column(name)) if name in raw.column_names \
+                else pa.nulls(n, pa.string())
+            if spec.required:
+                bad = _first(pc.is_null(column))
+                if bad is not None:
+                    raise self.fail(f"missing required subject field {name!r}", bad, name)
+            bad = _first(pc.and_(pc.is_valid(column),
+                                 pc.invert(pc.is_in(column, value_set=pa.array(spec.values)))))
+            if bad is not None:
+                raise self.fail(f"expected one of {', '.join(spec.values)}; got "
+                                f"{_show(column[bad].as_py())}", bad, name)
+            out[name] = column
+        out["born"] = self.born(raw, n)
+        out["roles"] = self.roles(raw, n)
+        return pa.table({k: out[k] for k in _SUBJECT_FIELDS})
+
+    def born(self, raw: pa.Table, n: int) -> pa.Array:
+        if "born" not in raw.column_names:
+            return pa.nulls(n, pa.date32())
+        column = _plain(raw.column("born"))
+        if pa.types.is_date(column.type):
+            born = column.cast(pa.date32())
+        elif pa.types.is_timestamp(column.type):
+            born = column.cast(pa.timestamp("us", tz=column.type.tz)).cast(
+                pa.timestamp("us")).cast(pa.date32())
+        else:
+            parsed = []
+            distinct = pc.unique(column.drop_null())
+            for value in distinct.to_pylist():
+                try:
+                    parsed.append(_parse_date(value))
+                except ValueError as exc:
+                    bad = _first(pc.equal(column, value))
+                    assert bad is not None
+                    raise self.fail(str(exc), bad, "born") from None
+            born = pa.array(parsed, pa.date32()).take(pc.index_in(column, value_set=distinct))
+        bad = _first(_year_out_of_range(born))
+        if bad is not None:
+            raise self.fail(_outside(born.slice(bad, 1)), bad, "born")
+        return born
+
+    def roles(self, raw: pa.Table, n: int) -> pa.Array:
+        if "roles" not in raw.column_names:
+            return pa.nulls(n, pa.list_(pa.string()))
+        roles = _plain(raw.column("roles")).cast(pa.list_(pa.string()))
+        flat = roles.flatten()
+        bad = _first(pc.invert(pc.is_in(flat, value_set=pa.array(self.vocabulary.roles))))
+        if bad is not None:
+            role = flat[bad].as_py()
+            parents = pc.list_parent_indices(roles).to_numpy(zero_copy_only=False)
+            raise self.fail(f"unknown role {short(role)}"
+                            f"{did_you_mean(str(role), self.vocabulary.roles)}",
+                            int(parents[bad]), "roles")
+        return roles
+
+
+# --- the whole history as models -------------------------------------------------------------
+
+
+def load_parquet_history(path: str | Path, vocabulary: Vocabulary) -> History:
+    """The whole history as a `History`, checked as JSONL is; errors name file, row, field."""
+    opened = open_parquet_history(path, vocabulary)
+    kinds = attribute_specs(vocabulary)
+    subjects: dict[str, Subject] = {}
+    row_of: dict[str, int] = {}
+    for i, record in enumerate(opened.subjects.to_pylist()):
+        row_of[record["id"]] = int(opened._subject_rows[i])
+        fields = {k: v for k, v in record.items() if v is not None and k != "roles"}
+        fields["roles"] = tuple(sorted(set(record["roles"] or ())))
+        subjects[record["id"]] = Subject(**fields)
+    events: list[Event] = []
+    for table in opened.partitions():
+        names = [c for c in table.column_names if c in kinds]
+        columns = {c: table.column(c).to_pylist() for c in ("id", "subject", "at", "type")}
+        values = {c: table.column(c).to_pylist() for c in names}
+        for i in range(table.num_rows):
+            attrs = {c: _attr_value(kinds[c], values[c][i]) for c in names
+                     if values[c][i] is not None}
+            events.append(Event(id=columns["id"][i], subject=columns["subject"][i],
+                                at=columns["at"][i], type=columns["type"][i], attrs=attrs))
+    events.sort(key=lambda e: e.order_key)
+    if events and opened.as_of is not None and opened.as_of < events[0].day:
+        raise _error(f"as_of {opened.as_of} is before every event (the first is "
+                     f"{short(events[0].id)} on {events[0].day})", opened._subjects_file,
+                     field="as_of")
+    seen: set[str] = set()
+    for event in events:
+        if event.subject in seen:
+            continue
+        seen.add(event.subject)
+        born = subjects[event.subject].born
+        if born is not None and born > event.day:
+            raise _error(f"born {born} is after the subject's first event "
+                         f"({short(event.id)} on {event.day})", opened._subjects_file,
+                         row_of[event.subject], "born")
+    if not subjects and not events:
+        raise _error("the history is empty: it has no subjects and no events", opened.file)
+    return History(name=opened.name, description=opened.description, as_of=opened.as_of,
+                   subjects=subjects, events=tuple(events), file=opened.file,
+                   sha256=opened.sha256, vocabulary=vocabulary.sha256)
+
+
+def _attr_value(kind: str, value: Any) -> AttrValue:
+    """A value from the events table as check_attr returns it (1.5, not 1.500000000)."""
+    if isinstance(value, Decimal):
+        if value == value.to_integral_value():
+            return int(value)
+        return value.normalize()
+    if isinstance(value, list):
+        raise ValueError("list attributes are not supported on events")
+    assert isinstance(value, (int, bool, str, date))
+    return value
