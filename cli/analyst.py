@@ -19,6 +19,7 @@ from creditlab.engine import load_history, replay, resolve_schemes, shipped_voca
 from creditlab.engine.inputs.scheme import Scheme
 from creditlab.engine.scoring.replay import Backend, Replay
 
+from .completion import complete_event_type, complete_scheme
 from .output import (
     backend_option,
     check_frame_output,
@@ -28,6 +29,7 @@ from .output import (
     output_file,
     write_frame,
 )
+from .width import width_option
 
 __all__ = ["COMMANDS"]
 
@@ -35,7 +37,7 @@ _FORMATS = ("table", "json", "csv", "parquet")
 
 
 def _output_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    func = force_option(func)
+    func = width_option(force_option(func))
     func = click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True),
                         default=None, metavar="FILE",
                         help="Write to FILE instead of stdout ('-': stdout; required for "
@@ -49,6 +51,7 @@ def _output_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def _schemes_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--scheme", "schemes", multiple=True, metavar="ID",
+              shell_complete=complete_scheme,
                         help="A scheme id or scheme file; repeat for several. "
                              "Default: all shipped (variants excluded).")(func)
 
@@ -98,7 +101,7 @@ def _day(value: Any) -> date | None:
 
 
 @click.command("diff")
-@click.argument("history", type=click.Path(dir_okay=False))
+@click.argument("history", type=click.Path())
 @_schemes_option
 @click.option("--all-events", is_flag=True, help="List every event, not only where the "
                                                  "schemes disagree.")
@@ -135,6 +138,7 @@ def diff_command(history: str, schemes: Sequence[str], all_events: bool, table: 
 
 @click.command("matrix")
 @click.option("--behaviour", "codes", multiple=True, metavar="CODE",
+              shell_complete=complete_event_type,
               help="A behaviour code; repeat. Default: every code a chosen scheme scores.")
 @_schemes_option
 @_persona_options
@@ -177,8 +181,9 @@ def matrix_command(codes: Sequence[str], schemes: Sequence[str], roles: Sequence
 
 
 @click.command("exchange")
-@click.argument("offence")
+@click.argument("offence", shell_complete=complete_event_type)
 @click.option("--with", "good", required=True, metavar="GOOD",
+              shell_complete=complete_event_type,
               help="The good act's behaviour code (volunteer.service, donation.blood, ...).")
 @click.option("--attr", "attrs", multiple=True, metavar="NAME=VALUE",
               help="Fix an attribute of the good act (hours=300); repeat.")
@@ -218,7 +223,7 @@ def exchange_command(offence: str, good: str, attrs: Sequence[str],
 
 
 @click.command("compare")
-@click.argument("history", type=click.Path(dir_okay=False))
+@click.argument("history", type=click.Path())
 @_schemes_option
 @click.option("--table", "table", type=click.Choice(["bands", "agreement", "flips", "extremes"]),
               default="bands", show_default=True, help="Which rows csv and parquet export.")

@@ -13,7 +13,7 @@ from creditlab.engine.analysis.exchange import Exchange
 from creditlab.engine.analysis.matrix import Cell, Matrix
 from creditlab.engine.describe import entry_effects, entry_note, number, signed
 
-from .render import points_text, scheme_header, standing_cell
+from .render import points_text, standing_cell
 
 __all__ = ["compare_tables", "diff_tables", "exchange_tables", "matrix_tables"]
 
@@ -32,7 +32,7 @@ def diff_tables(d: Diff) -> list[Renderable]:
                        "of scale)", box=box.SIMPLE_HEAD)
     side.add_column("subject")
     for sid in schemes:
-        side.add_column(scheme_header(sid), justify="right")
+        side.add_column(sid, justify="right")
     side.add_column("agree")
     for s in d.subjects:
         row: list[str | Text] = [s.subject]
@@ -52,7 +52,7 @@ def diff_tables(d: Diff) -> list[Renderable]:
     for col in ("event", "at", "subject", "behaviour"):
         events.add_column(col, overflow="fold")
     for sid in schemes:
-        events.add_column(scheme_header(sid), justify="right", overflow="fold")
+        events.add_column(sid, justify="right", overflow="fold")
     why = Table(title="Why, rule by rule", box=box.SIMPLE_HEAD)
     for col in ("event", "scheme", "rule", "points", "effect / note", "source"):
         why.add_column(col, overflow="fold")
@@ -119,7 +119,7 @@ def matrix_tables(m: Matrix) -> list[Renderable]:
                         f"{params['on']})", box=box.SIMPLE_HEAD)
     table.add_column("behaviour", overflow="fold")
     for sid in m.schemes:
-        table.add_column(scheme_header(sid), justify="right", overflow="fold")
+        table.add_column(sid, justify="right", overflow="fold")
     for behaviour, cells in m.rows:
         table.add_row(behaviour.label(), *(_cell(cells[s]) for s in m.schemes))
     return [table, Text("points (share of the scheme's scale span)  ▲/▼ bands moved  "
@@ -194,6 +194,7 @@ def compare_tables(p: Population) -> list[Renderable]:
                             else "left")
     for (top, bottom), who in sorted(counts.items()):
         extremes.add_row(top, bottom, str(len(who)),
-                         ", ".join(who[:8]) + (" …" if len(who) > 8 else ""))
+                         ", ".join(who[:8]) + (f" and {len(who) - 8} more (--format json)"
+                                               if len(who) > 8 else ""))
     out.append(extremes)
     return out

@@ -18,14 +18,25 @@ from creditlab.engine import (
     load_history,
     resolve_schemes,
     shipped_vocabulary,
+    version,
 )
 from creditlab.engine.checks.lint import Finding, has_errors, lint_file
 from creditlab.engine.inputs.catalog import schemes_dir, shipped_scheme_files
 from creditlab.engine.inputs.scheme import Scheme
 from creditlab.engine.scoring.replay import Backend
 from creditlab.engine.views.files import write_new
+from creditlab.engine.views.findings import (
+    SEVERITIES,
+    at_least,
+    github_annotations,
+    relative,
+    sarif,
+)
 
-from .output import backend_option, console, format_option, write_json
+from .completion import complete_scheme
+from .output import ProgressBar, backend_option, console, format_option, write_json
+from .render import findings_tables
+from .width import width_option
 
 __all__ = ["COMMANDS", "audit_command", "lint_command"]
 
@@ -52,53 +63,65 @@ def _scheme_files(names: Sequence[str]) -> list[Path]:
 
 
 @click.command("lint")
-@click.argument("schemes", nargs=-1, metavar="[SCHEME_OR_PATH]...")
-@format_option("table", "json")
-def lint_command(schemes: Sequence[str], fmt: str) -> None:
+@click.argument("schemes", nargs=-1, metavar="[SCHEME_OR_PATH]...",
+                shell_complete=complete_scheme)
+@format_option("table", "text", "json", "github", "sarif")
+@click.option("--severity", type=click.Choice(SEVERITIES), default="info", show_default=True,
+              help="Show findings of this severity or worse (the exit code still counts "
+                   "every error).")
+@width_option
+def lint_command(schemes: Sequence[str], fmt: str, severity: str) -> None:
     """Check scheme files statically: bands, tiers, references, double counting.
 
     Every finding has a severity (error, warning, info), a code, the file and line, the
     rule, and why it matters. Findings the sources themselves cause (bands printed
     overlapping, rows printed twice) are marked "source" and kept one step milder.
-    Exits 1 when there is an error. Default: every shipped scheme file.
+    Exits 1 when there is an error. Default: every shipped scheme file. Paths are shown
+    relative to the working folder. `text` is one line per finding; `github` writes
+    workflow annotations (GitHub Actions shows them on the scheme's lines); `sarif` is a
+    SARIF 2.1.0 log for code-scanning tools.
 
     Example:
 
         creditlab lint fuzhou_yuming my-scheme.yaml --format json
+        creditlab lint --severity warning --format github
     """
     findings: list[Finding] = []
     files = _scheme_files(schemes)
     for path in files:
         findings += lint_file(path, shipped_vocabulary())
+    shown = at_least(findings, severity)
     summary = {s: sum(1 for f in findings if f.severity == s) for s in ("error", "warning",
                                                                           "info")}
     if fmt == "json":
-        write_json({"files": [str(p) for p in files],
-                    "findings": [f.model_dump() for f in findings], "summary": summary})
+        write_json({"files": [relative(str(p)) for p in files],
+                    "findings": [{**f.model_dump(), "file": relative(f.file)} for f in shown],
+                    "summary": summary})
+    elif fmt == "sarif":
+        write_json(sarif(shown, version=version()))
+    elif fmt in ("github", "text"):
+        lines = (github_annotations(shown) if fmt == "github" else
+                 [f"{relative(f.file)}{f':{f.line}' if f.line is not None else ''}: "
+                  f"{f.severity} {f.code}{f' [{f.rule}]' if f.rule else ''}: {f.message}"
+                  f"{' (caused by the source)' if f.caused_by_source else ''}"
+                  for f in shown])
+        for line in lines:
+            click.echo(line)
     else:
         out = console()
-        if findings:
-            out.print(_findings_table(findings))
+        for table in findings_tables(shown):
+            out.print(table)
+        hidden = len(findings) - len(shown)
         out.print(f"{len(files)} file(s): {summary['error']} error(s), {summary['warning']} "
-                  f"warning(s), {summary['info']} info")
+                  f"warning(s), {summary['info']} info"
+                  + (f" ({hidden} below --severity {severity} not shown)" if hidden else ""))
     if has_errors(findings):
         raise click.exceptions.Exit(1)
 
 
-def _findings_table(findings: list[Finding]) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, show_lines=False)
-    for col in ("severity", "code", "where", "rule", "finding"):
-        table.add_column(col, overflow="fold")
-    for f in findings:
-        message = f.message + (" [source]" if f.caused_by_source else "")
-        table.add_row(Text(f.severity, style=_STYLE[f.severity]), Text(f.code),
-                      Text(f.location), Text(f.rule or ""),
-                      Text(f"{message}\n", style="") + Text(f.why, style="dim"))
-    return table
-
-
 @click.command("audit")
-@click.argument("schemes", nargs=-1, metavar="[SCHEME_OR_PATH]...")
+@click.argument("schemes", nargs=-1, metavar="[SCHEME_OR_PATH]...",
+                shell_complete=complete_scheme)
 @click.option("--max-examples", type=click.IntRange(1, 100_000), default=50,
               show_default=True, help="Generated histories per property.")
 @click.option("--max-events", type=click.IntRange(1, 10_000), default=20, show_default=True,
@@ -122,18 +145,22 @@ def _findings_table(findings: list[Finding]) -> Table:
 @click.option("--flip", "flips", multiple=True, metavar="ATTRIBUTE",
               help="Counterfactual check instead of properties: residence, hukou or "
                    "role=NAME; repeat for several.")
-@click.option("--history", type=click.Path(dir_okay=False, exists=True),
+@click.option("--history", type=click.Path(exists=True),
               help="With --flip: the population to flip (default: histories generated for "
                    "each scheme).")
 @click.option("--fail-on-disparity", is_flag=True,
               help="With --flip: exit 1 when a group ratio is below 0.8.")
+@click.option("--min-coverage", type=click.FloatRange(0, 1), default=None, metavar="RATIO",
+              help="Exit 1 when a scheme's rule coverage, or a property's coverage of the "
+                   "rules it checks, is below RATIO (0 to 1), e.g. 0.9.")
 @format_option("table", "json")
 @backend_option
+@width_option
 def audit_command(schemes: Sequence[str], max_examples: int, max_events: int, seed: int,
                   directory: str,
                   properties: Sequence[str], reference: str | None, flips: Sequence[str],
                   history: str | None, fail_on_disparity: bool, force: bool,
-                  fmt: str, backend: Backend) -> None:
+                  fmt: str, backend: Backend, min_coverage: float | None) -> None:
     """Property-test schemes over generated histories; or flip one attribute per group.
 
     Each property is reported pass or fail; a failure's shrunk history is written to
@@ -167,13 +194,13 @@ def audit_command(schemes: Sequence[str], max_examples: int, max_events: int, se
             raise click.UsageError("--reference needs exactly one scheme to audit")
         declared = resolve_schemes((reference,))[0]
     _property_command(chosen, schemes, declared, properties, max_examples, max_events, seed,
-                      directory, force, fmt, backend)
+                      directory, force, fmt, backend, min_coverage)
 
 
 def _property_command(chosen: list[Scheme], names: Sequence[str], declared: Scheme | None,
                       properties: Sequence[str], max_examples: int, max_events: int,
                       seed: int, directory: str, force: bool, fmt: str,
-                      backend: Backend) -> None:
+                      backend: Backend, min_coverage: float | None) -> None:
     from creditlab.engine.checks.audit import audit_scheme, counterexample_yaml
 
     inputs = [s.file for s in (*chosen, *([declared] if declared else []))]
@@ -188,11 +215,26 @@ def _property_command(chosen: list[Scheme], names: Sequence[str], declared: Sche
         return write_new(folder / name, text, overwrite=force, inputs=inputs)
 
     reports: list[dict[str, Any]] = []
-    for i, scheme in enumerate(chosen):
+    bar = ProgressBar("auditing")
+    try:
+        audits = []
+        for scheme in chosen:
+            def progress(prop: str, done: int, total: int, scheme: Scheme = scheme) -> None:
+                bar.update(scheme.id, done, total)
+
+            audits.append(audit_scheme(declared or scheme,
+                                       replayed=scheme if declared else None,
+                                       max_examples=max_examples, seed=seed,
+                                       max_events=max_events,
+                                       properties=list(properties) or None, backend=backend,
+                                       progress=progress))
+    finally:
+        bar.close()
+    below: list[str] = []
+    for i, (scheme, audit) in enumerate(zip(chosen, audits, strict=True)):
         ref = names[i] if names else scheme.id
-        audit = audit_scheme(declared or scheme, replayed=scheme if declared else None,
-                             max_examples=max_examples, seed=seed, max_events=max_events,
-                             properties=list(properties) or None, backend=backend)
+        if min_coverage is not None:
+            below += _below(scheme.id, audit, min_coverage)
         rows = []
         for result in audit.results:
             row = result.as_dict()
@@ -207,9 +249,10 @@ def _property_command(chosen: list[Scheme], names: Sequence[str], declared: Sche
                         "reference": declared.id if declared else None,
                         "passed": audit.passed, "properties": rows,
                         "coverage": audit.coverage.as_dict()})
-    passed = all(r["passed"] for r in reports)
+    passed = all(r["passed"] for r in reports) and not below
     if fmt == "json":
         write_json({"seed": seed, "max_examples": max_examples, "passed": passed,
+                    "min_coverage": min_coverage, "below_min_coverage": below,
                     "schemes": reports})
     else:
         out = console()
@@ -218,8 +261,23 @@ def _property_command(chosen: list[Scheme], names: Sequence[str], declared: Sche
         failed = sum(1 for r in reports for p in r["properties"] if p["status"] == "fail")
         out.print(f"{len(reports)} scheme(s), seed {seed}, {max_examples} example(s) per "
                   f"property: {failed} failed propert{'y' if failed == 1 else 'ies'}")
+        for line in below:
+            out.print(Text(f"coverage below {min_coverage}: {line}", style="red"))
     if not passed:
         raise click.exceptions.Exit(1)
+
+
+def _below(scheme: str, audit: Any, floor: float) -> list[str]:
+    """What falls below the coverage floor: the scheme's rules, or a property's."""
+    out = []
+    if audit.coverage.ratio < floor:
+        out.append(f"{scheme}: rule coverage {audit.coverage.ratio:.2f}")
+    for result in audit.results:
+        if result.status != "not_applicable" and result.aimed \
+                and result.coverage().ratio < floor:
+            out.append(f"{scheme} {result.property}: {result.coverage().ratio:.2f} of the rules "
+                       "it checks took effect")
+    return out
 
 
 def _audit_table(report: dict[str, Any]) -> Table:
@@ -230,14 +288,16 @@ def _audit_table(report: dict[str, Any]) -> Table:
     title = report["scheme"] + (f" (declared by {report['reference']})"
                                 if report["reference"] else "")
     table = Table(title=title, caption=caption, box=box.SIMPLE_HEAD)
-    for col in ("property", "status", "examples", "detail"):
+    for col in ("property", "status", "examples", "coverage", "detail"):
         table.add_column(col, overflow="fold")
     for p in report["properties"]:
         detail = Text(p["title"], style="dim")
         if p["status"] == "fail":
             detail = Text(f"{p['message']}\n") + Text(p["replay"] or "", style="cyan")
+        cov = p["coverage"]
         table.add_row(Text(p["property"]), Text(p["status"], style=_STYLE[p["status"]]),
-                      Text(str(p["examples"])), detail)
+                      Text(str(p["examples"])),
+                      Text(f"{cov['fired']}/{cov['rules']}" if cov["rules"] else "-"), detail)
     return table
 
 

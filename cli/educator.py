@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import click
 from rich import box
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
@@ -16,7 +17,7 @@ from creditlab.engine import (
     resolve_schemes,
     shipped_vocabulary,
 )
-from creditlab.engine.analysis.asymmetry import Asymmetry, SchemeView, asymmetry
+from creditlab.engine.analysis.asymmetry import Asymmetry, GroupView, SchemeView, asymmetry
 from creditlab.engine.analysis.explain import (
     Story,
     explain_all,
@@ -27,20 +28,24 @@ from creditlab.engine.analysis.explain import (
 from creditlab.engine.describe import number, signed
 from creditlab.engine.scoring.replay import Backend
 
+from .completion import complete_scheme
 from .output import backend_option, console, format_option, write_json
+from .width import fits, indented, joined, width_option
 
 __all__ = ["COMMANDS", "asymmetry_command", "explain_command"]
 
 
 @click.command("explain")
-@click.argument("history", type=click.Path(dir_okay=False))
+@click.argument("history", type=click.Path())
 @click.option("--subject", "subject_id", metavar="ID",
               help="Whose story to tell (needed when the history has several subjects).")
 @click.option("--scheme", "schemes", multiple=True, metavar="ID",
+              shell_complete=complete_scheme,
               help="A scheme id or file; repeat for several. Default: all shipped schemes, "
                    "told in full where a rule fired.")
 @format_option("text", "json", default="text")
 @backend_option
+@width_option
 def explain_command(history: str, subject_id: str | None, schemes: Sequence[str],
                     fmt: str, backend: Backend) -> None:
     """Tell one person's score event by event, citing each rule's source.
@@ -71,28 +76,34 @@ def explain_command(history: str, subject_id: str | None, schemes: Sequence[str]
                     "stories": [s.as_dict() for s in stories]})
         return
     told = [s for s in stories if schemes or s.fired]
+    out = console()
     for story in told:
-        _tell(story)
+        out.print(_story(story))
     quiet = [s.scheme for s in stories if s not in told]
     if quiet:
-        click.echo(f"No rule fired for {subject_id} in: {', '.join(quiet)} "
-                   "(the score stays at each scheme's start).")
+        out.print(joined(quiet, out.width, lead=f"No rule fired for {subject_id} in: ")
+                  + Text(" (the score stays at each scheme's start)."))
 
 
-def _tell(story: Story) -> None:
-    click.echo(f"{story.scheme} — {story.scheme_name}")
-    click.echo(f"  {narrate_start(story)}")
+def _story(story: Story) -> Group:
+    """One scheme's story: its steps numbered, each wrapped at words under its number."""
+    steps = Table.grid(padding=(0, 1, 0, 0))
+    steps.add_column(no_wrap=True)
+    steps.add_column(overflow="fold")
+    steps.add_row(" ", Text(narrate_start(story)))
     for number_, step in enumerate(story.steps, start=1):
-        click.echo(f"  {number_}. {narrate_step(step)}")
-    click.echo(f"  {narrate_ending(story.ending)}")
-    click.echo("")
+        steps.add_row(f" {number_}.", Text(narrate_step(step)))
+    steps.add_row(" ", Text(narrate_ending(story.ending)))
+    return Group(Text(f"{story.scheme} — {story.scheme_name}"), steps, Text(""))
 
 
 @click.command("asymmetry")
 @click.option("--scheme", "schemes", multiple=True, metavar="ID",
+              shell_complete=complete_scheme,
               help="A scheme id or file; repeat for several. Default: all shipped schemes "
                    "(variants excluded).")
 @format_option("table", "json")
+@width_option
 def asymmetry_command(schemes: Sequence[str], fmt: str) -> None:
     """Show, per scheme and group, who can earn points and who only loses them.
 
@@ -115,47 +126,75 @@ def asymmetry_command(schemes: Sequence[str], fmt: str) -> None:
         return
     out = console()
     for scheme in view.schemes:
-        out.print(_scheme_table(scheme, view))
+        table = _scheme_table(scheme, view)
+        out.print(table if fits(table, out.width) else _narrow_table(scheme, view))
         for stat in scheme.statistics:
-            out.print(Text(f"  source: {stat.statement} ({stat.file}, line {stat.line}: "
-                           f"“{stat.quote}”)"))
+            out.print(indented(f"source: {stat.statement} ({stat.file}, line {stat.line}: "
+                               f"“{stat.quote}”)"))
         out.print(Text(""))
     for scheme_id, why in view.skipped.items():
-        out.print(Text(f"Not shown: {scheme_id} ({why})."))
-    out.print(Text("What was replayed: " + " | ".join(f"{p.id}: {p.description}"
-                                                      for p in view.plans)))
+        out.print(indented(f"{scheme_id} ({why}).", "Not shown: "))
+    out.print(indented(" | ".join(f"{p.id}: {p.description}" for p in view.plans),
+                       "What was replayed: "))
     for note in view.notes:
-        out.print(Text(f"Note: {note}"))
+        out.print(indented(note, "Note: "))
 
 
 def _scheme_table(scheme: SchemeView, view: Asymmetry) -> Table:
-    documented = f" of {scheme.rules_documented} in the source" \
-        if scheme.rules_documented else ""
-    table = Table(title=f"{scheme.scheme}: {scheme.rules_encoded} rules encoded{documented}",
-                  box=box.SIMPLE_HEAD, title_justify="left")
+    table = Table(title=_scheme_title(scheme), box=box.SIMPLE_HEAD, title_justify="left")
     for col, right in (("group", False), ("reward rules", True), ("penalty rules", True),
                        ("on offer", True), ("earnable by choice / year", True),
                        ("exposure", True), ("penalties without points", False),
                        ("typical penalty", False), ("climb back", False)):
         table.add_column(col, justify="right" if right else "left")
-    labels = {g.id: g.label for g in view.groups}
     for g in scheme.groups:
-        other = ", ".join(f"{n} {k}" for k, n in g.exposure_other.items() if n) or "–"
-        climb = g.climb
-        typical = f"{climb.penalty_rule} (-{number(climb.penalty_points)})" \
-            if climb.penalty_rule and climb.penalty_points is not None else "–"
-        back = f"{climb.days} days" if climb.status == "climbed" else climb.status
-        exposure = f"-{number(g.exposure)}" + (f" (+{g.unbounded} unbounded)"
-                                               if g.unbounded else "")
-        table.add_row(
-            labels.get(g.group, g.group),
-            f"{g.reward_rules}" + (f" (+{g.reward_only_group} own)" if g.reward_only_group
-                                   else ""),
-            f"{g.penalty_rules}" + (f" (+{g.penalty_only_group} own)" if g.penalty_only_group
-                                    else ""),
-            signed(g.on_offer), f"{signed(g.earnable)} ({g.earnable_plan})", exposure, other,
-            typical, back)
+        v = _group_values(g, view)
+        table.add_row(v["group"], v["reward"], v["penalty"], v["offer"], v["earnable"],
+                      v["exposure"], v["other"], v["typical"], v["back"])
     return table
+
+
+def _narrow_table(scheme: SchemeView, view: Asymmetry) -> Table:
+    """The rows of `_scheme_table` in five columns, for a narrow terminal: each cell a
+    few short lines, wrapped at words."""
+    table = Table(title=_scheme_title(scheme), box=box.SIMPLE_HEAD, title_justify="left",
+                  pad_edge=False)
+    for col in ("group", "rules", "can earn", "can lose", "after a typical penalty"):
+        table.add_column(col, overflow="fold")
+    for g in scheme.groups:
+        v = _group_values(g, view)
+        table.add_row(v["group"], f"{v['reward']} reward\n{v['penalty']} penalty",
+                      f"{v['offer']} on offer\n{v['earnable']} by choice a year",
+                      f"{v['exposure']} exposure\nwithout points: {v['other']}",
+                      f"{v['typical']}\nclimb back: {v['back']}")
+    return table
+
+
+def _scheme_title(scheme: SchemeView) -> str:
+    documented = f" of {scheme.rules_documented} in the source" \
+        if scheme.rules_documented else ""
+    return f"{scheme.scheme}: {scheme.rules_encoded} rules encoded{documented}"
+
+
+def _group_values(g: GroupView, view: Asymmetry) -> dict[str, str]:
+    """One group's figures in a scheme, as the asymmetry tables write them."""
+    labels = {group.id: group.label for group in view.groups}
+    climb = g.climb
+    return {
+        "group": labels.get(g.group, g.group),
+        "reward": f"{g.reward_rules}" + (f" (+{g.reward_only_group} own)"
+                                         if g.reward_only_group else ""),
+        "penalty": f"{g.penalty_rules}" + (f" (+{g.penalty_only_group} own)"
+                                           if g.penalty_only_group else ""),
+        "offer": signed(g.on_offer),
+        "earnable": f"{signed(g.earnable)} ({g.earnable_plan})",
+        "exposure": f"-{number(g.exposure)}" + (f" (+{g.unbounded} unbounded)"
+                                                if g.unbounded else ""),
+        "other": ", ".join(f"{n} {k}" for k, n in g.exposure_other.items() if n) or "–",
+        "typical": f"{climb.penalty_rule} (-{number(climb.penalty_points)})"
+        if climb.penalty_rule and climb.penalty_points is not None else "–",
+        "back": f"{climb.days} days" if climb.status == "climbed" else climb.status,
+    }
 
 
 COMMANDS: list[click.Command] = [explain_command, asymmetry_command]

@@ -9,10 +9,11 @@ import click
 
 from creditlab.engine import load_history, replay, resolve_schemes, shipped_vocabulary
 from creditlab.engine.analysis.asymmetry import asymmetry as asymmetry_of
-from creditlab.engine.analysis.matrix import behaviour_matrix
 from creditlab.engine.scoring.replay import Backend
-from creditlab.engine.views.report import build_report
+from creditlab.engine.views.heat_map import history_matrix
+from creditlab.engine.views.report import POPULATION_FROM, build_report
 
+from .completion import complete_scheme
 from .output import ProgressBar, backend_option, check_output, force_option, output_file
 
 __all__ = ["COMMANDS", "report"]
@@ -22,8 +23,9 @@ LONG_REPLAY = 200_000
 
 
 @click.command("report")
-@click.argument("history", type=click.Path(dir_okay=False))
+@click.argument("history", type=click.Path())
 @click.option("--scheme", "schemes", multiple=True, metavar="ID",
+              shell_complete=complete_scheme,
               help="A scheme id or a scheme file; repeat for several. Default: all shipped.")
 @click.option("--subject", "subjects", multiple=True, metavar="ID",
               help="A subject to chart; repeat for several. Default: the first 12 by id.")
@@ -31,6 +33,9 @@ LONG_REPLAY = 200_000
               help="Add the behaviour x scheme heat map of the history's behaviours.")
 @click.option("--asymmetry/--no-asymmetry", default=True, show_default=True,
               help="Add the asymmetry bars: what each group can earn and lose per scheme.")
+@click.option("--population/--no-population", default=None,
+              help="Add the Population section (band shares and score spreads by group). "
+                   f"Default: for a history of more than {POPULATION_FROM} people.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, allow_dash=True),
               metavar="FILE",
               help="The HTML file to write ('-' for stdout). An existing FILE is replaced "
@@ -38,12 +43,15 @@ LONG_REPLAY = 200_000
 @force_option
 @backend_option
 def report(history: str, schemes: Sequence[str], subjects: Sequence[str], heat_map: bool,
-           asymmetry: bool, output: str, force: bool, backend: Backend) -> None:
+           asymmetry: bool, population: bool | None, output: str, force: bool,
+           backend: Backend) -> None:
     """Write one self-contained HTML report of a history: charts, captions, the ledger.
 
-    Score trajectories per subject on an explicit normalised axis, band timelines, the
-    behaviour x scheme heat map, the asymmetry bars, and the ledger with every rule's source
-    quote. The file needs no network: open it in any browser, offline.
+    A contents list; per scheme, the people side by side on the scheme's own scale with
+    their bands; per person, every scheme on shared axes; the heat map of the history's own
+    behaviours; the asymmetry bars; for a large history, the Population section; and the
+    ledger with every rule's source quote. It prints one part per page. The file needs no
+    network: open it in any browser, offline.
 
     Example:
 
@@ -60,17 +68,12 @@ def report(history: str, schemes: Sequence[str], subjects: Sequence[str], heat_m
     try:
         result = replay(loaded, chosen, backend=backend,
                         progress=bar.update if bar else None)
-        matrix = None
-        if heat_map:
-            codes = sorted({e.type for e in loaded.events})
-            if codes:
-                matrix = behaviour_matrix(result.schemes, vocabulary, codes=codes,
-                                          backend=backend)
+        matrix = history_matrix(result, vocabulary, backend=backend) if heat_map else None
         groups = None
         if asymmetry and any(s.subject_kind == "person" for s in result.schemes):
             groups = asymmetry_of(result.schemes, vocabulary=vocabulary)
         page = build_report(result, subjects=subjects, matrix=matrix, asymmetry=groups,
-                            progress=bar.update if bar else None)
+                            population=population, progress=bar.update if bar else None)
     finally:
         if bar:
             bar.close()

@@ -30,8 +30,10 @@ from creditlab.engine import (
 from creditlab.engine.checks.coverage import coverage_of
 from creditlab.engine.inputs.scheme import Scheme
 from creditlab.engine.scoring.replay import Backend
+from creditlab.engine.views.replay_files import ReplayFolder
 
-from . import analyst, auditor, educator, educator_report, reference, tester
+from . import analyst, auditor, city, educator, educator_report, reference, simulate, tester
+from .completion import complete_scheme
 from .output import (
     ProgressBar,
     backend_option,
@@ -47,6 +49,7 @@ from .output import (
     write_jsonl,
 )
 from .render import coverage_table, print_all, replay_tables, scheme_detail, scheme_list
+from .width import width_option
 
 __all__ = ["cli", "main"]
 
@@ -132,6 +135,7 @@ def cli() -> None:
               help="Include variant readings (ids with '@').")
 @click.option("--coverage", is_flag=True,
               help="Rules the sources say each scheme has, against rules encoded.")
+@width_option
 def schemes_command(fmt: str, seed_only: bool, variants: bool, coverage: bool) -> None:
     """List the shipped schemes with their scale, start and rule counts by fidelity.
 
@@ -181,9 +185,10 @@ def _scheme_summary(s: Scheme) -> dict[str, Any]:
 
 
 @cli.command("show")
-@click.argument("scheme_id")
+@click.argument("scheme_id", shell_complete=complete_scheme)
 @format_option("table", "json")
 @click.option("--seed-only", is_flag=True, help="Show only rules encoded from the seeds.")
+@width_option
 def show_command(scheme_id: str, fmt: str, seed_only: bool) -> None:
     """Show one scheme: scale, bands, every rule with its citation and fidelity.
 
@@ -204,32 +209,65 @@ def show_command(scheme_id: str, fmt: str, seed_only: bool) -> None:
 
 
 @cli.command("replay")
-@click.argument("history", type=click.Path(dir_okay=False))
+@click.argument("history", type=click.Path())
 @click.option("--scheme", "schemes", multiple=True, metavar="ID",
+              shell_complete=complete_scheme,
               help="A scheme id or a scheme file; repeat for several. Default: all shipped.")
 @format_option("table", "json", "jsonl", "csv", "parquet")
 @click.option("--explain", is_flag=True,
               help="Include the ledger: every rule that fired, with its source (csv and "
                    "parquet: the ledger's rows instead of the results).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default=None,
-              metavar="FILE", help="Write to FILE instead of stdout ('-': stdout; required "
-                                   "for parquet). A CSV FILE gets its manifest and digest "
-                                   "in FILE.manifest.json beside it.")
+@click.option("-o", "--output", type=click.Path(allow_dash=True), default=None,
+              metavar="FILE|DIR", help="Write to FILE instead of stdout ('-': stdout; required "
+                                       "for parquet). A CSV FILE gets its manifest and digest "
+                                       "in FILE.manifest.json beside it. With parquet, a name "
+                                       "not ending in .parquet is a new folder: results/ (and "
+                                       "ledger/ with --explain) as parts, and manifest.json.")
 @force_option
 @backend_option
+@click.option("--dask", "local_dask", is_flag=True,
+              help="Replay the partitions of a Parquet history on a local Dask cluster (one "
+                   "worker process per core); needs --backend columnar --format parquet -o DIR.")
+@click.option("--scheduler", metavar="tcp://HOST:PORT", default=None,
+              help="Replay on an existing Dask cluster instead (its workers must reach the "
+                   "history and DIR at the same paths).")
+@click.option("--partition-size", type=click.IntRange(1, 10_000_000), default=50_000,
+              show_default=True, help="Subjects per partition of a Parquet history.")
+@click.option("--subject", "subjects", multiple=True, metavar="ID",
+              help="Table: show only this subject; repeat for several. Default: all.")
+@width_option
 def replay_command(history: str, schemes: Sequence[str], fmt: str, explain: bool,
-                   output: str | None, force: bool, backend: Backend) -> None:
-    """Replay a history (YAML or JSONL) through schemes, side by side.
+                   output: str | None, force: bool, backend: Backend, local_dask: bool,
+                   scheduler: str | None, partition_size: int,
+                   subjects: Sequence[str]) -> None:
+    """Replay a history (YAML, JSONL or Parquet) through schemes, side by side.
 
     Example:
 
         creditlab replay fixtures/example.yaml --scheme suining_county --format json
         creditlab replay fixtures/example.yaml --explain --format parquet -o ledger.parquet
+        creditlab simulate --people 100000 -o city
+        creditlab replay city --backend columnar --format parquet -o results
     """
+    to_folder = city.check_options(fmt, output, backend, local_dask, scheduler, history)
     vocabulary = shipped_vocabulary()
-    loaded = load_history(history, vocabulary)
     chosen = resolve_schemes(tuple(schemes))
     inputs = [history, *(s.file for s in chosen)]
+    if to_folder:
+        assert output is not None
+        folder = ReplayFolder(output, ledger=explain)
+        folder.prepare(inputs)  # before the work, not after
+        if backend == "columnar" and city.is_parquet_history(history):
+            done, _ = city.replay_history_to_folder(
+                history, chosen, vocabulary, folder, local_dask=local_dask,
+                scheduler=scheduler, subjects_per_partition=partition_size)
+        else:
+            done = city.replay_to_folder(replay(load_history(history, vocabulary), chosen,
+                                                backend=backend), folder)
+        console().print(city.summary_line(done, output), soft_wrap=True, markup=False,
+                        highlight=False)
+        return
+    loaded = load_history(history, vocabulary)
     check_frame_output(fmt, output, force=force, inputs=inputs)
     progress = ProgressBar() if len(loaded.events) * len(chosen) > 200_000 else None
     try:
@@ -254,12 +292,14 @@ def replay_command(history: str, schemes: Sequence[str], fmt: str, explain: bool
                          *({"record": "ledger", **e} for e in data.get("ledger", [])),
                          {"record": "digest", "digest": data["digest"]}], out)
         else:
-            print_all(console() if is_stdout(output) else console(out),
-                      replay_tables(result, explain=explain))
+            target = console() if is_stdout(output) else console(out)
+            print_all(target, replay_tables(result, explain=explain, width=target.width,
+                                            subjects=subjects))
 
 
 for _command in (*analyst.COMMANDS, *auditor.COMMANDS, *educator.COMMANDS,
-                 *educator_report.COMMANDS, *reference.COMMANDS, *tester.COMMANDS):
+                 *educator_report.COMMANDS, *reference.COMMANDS, *simulate.COMMANDS,
+                 *tester.COMMANDS):
     cli.add_command(_command)
 
 

@@ -73,9 +73,8 @@ def console(file: IO[str] | None = None) -> Console:
     Markup is off: scheme and history text such as "[Negative] tax inspection data" is
     printed as written, never read as rich style tags. Styles come from Text objects.
     """
-    if file is not None:
-        return Console(file=file, width=160, highlight=False, markup=False)
-    return Console(width=None if sys.stdout.isatty() else 160, highlight=False, markup=False)
+    from .width import console_for  # --width N, else COLUMNS, else the terminal: cli/width.py
+    return console_for(file)
 
 
 def is_stdout(output: str | None) -> bool:
@@ -176,16 +175,17 @@ def replay_document(result: Replay, *, explain: bool) -> dict[str, Any]:
 class ProgressBar:
     """A progress bar on stderr, one task per scheme, for long replays."""
 
-    def __init__(self) -> None:
+    def __init__(self, verb: str = "replaying") -> None:
         from rich.progress import Progress
 
+        self.verb = verb
         self._progress = Progress(console=Console(stderr=True), transient=True)
         self._progress.start()
         self._tasks: dict[str, Any] = {}
 
     def update(self, scheme: str, done: int, total: int) -> None:
         if scheme not in self._tasks:
-            self._tasks[scheme] = self._progress.add_task(f"replaying {scheme}", total=total)
+            self._tasks[scheme] = self._progress.add_task(f"{self.verb} {scheme}", total=total)
         self._progress.update(self._tasks[scheme], completed=done)
 
     def close(self) -> None:

@@ -9,7 +9,6 @@ from typing import Any
 
 import click
 from rich import box
-from rich.console import Console
 from rich.table import Table
 
 from creditlab.engine import shipped_vocabulary
@@ -17,7 +16,9 @@ from creditlab.engine.canonical import plain
 from creditlab.engine.errors import did_you_mean
 from creditlab.engine.inputs.vocabulary import AttrSpec, EventSpec
 
+from .completion import complete_event_type
 from .output import format_option, write_json
+from .width import console_for, width_option
 
 __all__ = ["COMMANDS"]
 
@@ -39,8 +40,10 @@ def _event_record(code: str, spec: EventSpec) -> dict[str, Any]:
 
 
 @click.command("vocabulary")
-@click.argument("event_type", required=False, metavar="[TYPE]")
+@click.argument("event_type", required=False, metavar="[TYPE]",
+                shell_complete=complete_event_type)
 @format_option("table", "json")
+@width_option
 def vocabulary_command(event_type: str | None, fmt: str) -> None:
     """List the event types a history may use, with their attributes; or one TYPE in full.
 
@@ -69,7 +72,7 @@ def vocabulary_command(event_type: str | None, fmt: str) -> None:
         attrs = "\n".join("  " + _attr_text(n, a) for n, a in spec.attrs.items())
         table.add_row(code, spec.doc + ("\n" + attrs if attrs else ""))
     # the terminal's width even through `| less`, so the table reads at 80 columns
-    out = Console(width=_terminal_width(), highlight=False, markup=False)
+    out = console_for(pipe=_terminal_width())
     out.print(table)
     if event_type is None:
         out.print("roles: " + ", ".join(vocabulary.roles))

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from creditlab.cli.main import cli
 from creditlab.engine.checks.lint import WHY, lint_file
 from creditlab.engine.inputs.catalog import shipped_scheme_files
+from creditlab.engine.views.findings import relative
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures" / "lint"
@@ -45,7 +46,7 @@ def test_each_check_is_triggered_by_its_fixture_at_the_marked_line(runner, path)
     assert hits, f"{path.name}: no {code} finding in {data['findings']}"
     assert any(f["line"] == line for f in hits), (code, line, hits)
     hit = next(f for f in hits if f["line"] == line)
-    assert hit["file"] == str(path)
+    assert hit["file"] == relative(str(path))  # relative to the working folder
     assert hit["why"] == WHY[code] and hit["message"]
     assert exit_code == (1 if any(f["severity"] == "error" for f in data["findings"]) else 0)
     if code in LOAD_ERRORS:

@@ -19,6 +19,10 @@ from typing import Any
 import pytest
 
 from creditlab.cli.main import cli
+from creditlab.engine import replay_file, shipped_vocabulary
+from creditlab.engine.analysis.asymmetry import asymmetry
+from creditlab.engine.views.heat_map import history_matrix
+from creditlab.engine.views.report import build_report
 
 from conftest import ROOT, replace_file
 
@@ -117,11 +121,11 @@ def _check(chromium: str, html_file: Path, tmp: Path, screenshot: Path) -> dict[
     assert sorted(charts) == sorted(expected) and expected
     for key, markup in charts.items():
         assert 'class="main-svg"' in markup, f"{key}: plotly drew nothing"
-        drawn = re.findall(r'class="trace (?:scatter|bars)|<g class="hm"><image', markup)
+        drawn = re.findall(r'class="trace (?:scatter|bars|boxes)|<g class="hm"><image', markup)
         assert drawn, f"{key}: the chart has no traces"
-        if key.startswith("trajectory-"):
+        if key.startswith(("trajectory-", "scheme-")):
             assert re.search(r'class="js-line" d="M[^"]+"', markup), f"{key}: no line drawn"
-        if key.startswith(("bands-", "asymmetry")):
+        if key.startswith(("bands-", "asymmetry", "scheme-", "population-")):
             assert re.search(r'class="point"><path d="M[^"]+"', markup), f"{key}: no bar"
         if key.startswith("heat-map"):
             assert 'href="data:image/png;base64,' in markup, "heat map: no image"
@@ -146,7 +150,7 @@ def test_example_report_renders_in_chromium(chromium: str, runner: Any,
     res = runner.invoke(CLI, args)
     assert res.exit_code == 0, res.output
     charts = _check(chromium, out, tmp_path, ARTIFACTS / "report.png")
-    assert {"trajectory", "bands", "heat-map", "asymmetry"} <= \
+    assert {"trajectory", "scheme", "heat-map", "asymmetry"} <= \
         {key.rsplit("-", 1)[0] for key in charts}
     assert "wang" in _subjects_in(out.read_text(encoding="utf-8"))
 
@@ -161,3 +165,58 @@ def test_persona_report_renders_in_chromium(chromium: str, runner: Any,
     res = runner.invoke(CLI, ["report", str(persona), "-o", str(out)])
     assert res.exit_code == 0, res.output
     _check(chromium, out, tmp_path, ARTIFACTS / "report-persona.png")
+
+
+SECTIONS = ["contents", "schemes", "side-by-side", "scheme-1", "people", "subject-1",
+            "behaviours", "asymmetry", "population", "standings", "ledger"]
+"""The parts of the page a person looks at, by their anchors."""
+
+# Injected into a copy: once the charts are drawn, moves the part named by its anchor to the
+# top of the page, so that a screenshot of the window's size shows it as a reader scrolled
+# there sees it.
+TO_TOP = """<script>window.addEventListener("load",function(){setTimeout(function(){
+var e=document.getElementById("ANCHOR");
+if(e){document.body.insertBefore(e,document.body.firstChild);}},800);});</script>"""
+
+
+# Injected into a copy: once the charts are drawn, writes the page's width and the
+# window's, so that --dump-dom shows whether anything (a table, a chart) scrolls sideways.
+WIDTH = """<script>window.addEventListener("load",function(){setTimeout(function(){
+var p=document.createElement("pre");p.id="page-width";
+p.textContent=document.documentElement.scrollWidth+" "+window.innerWidth;
+document.body.appendChild(p);},800);});</script>"""
+
+
+@pytest.mark.slow
+def test_every_section_resolves_and_reads_at_1280x720(chromium: str, tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    # The page `creditlab report` writes, with the Population section, which it shows for a
+    # history of more than POPULATION_FROM people: asked for here.
+    result = replay_file(EXAMPLE, EXAMPLE_SCHEMES)
+    out.write_text(build_report(result, matrix=history_matrix(result, shipped_vocabulary()),
+                                asymmetry=asymmetry(result.schemes), population=True),
+                   encoding="utf-8")
+    source = out.read_text(encoding="utf-8")
+    measured = tmp_path / "measured.html"
+    measured.write_text(source.replace("<head>", "<head>" + WIDTH, 1), encoding="utf-8")
+    dom = _browse(chromium, measured, tmp_path, "--dump-dom", "--window-size=1280,720")
+    width = re.search(r'<pre id="page-width">(\d+) (\d+)</pre>', dom)
+    assert width is not None, "the page never finished loading"
+    assert int(width.group(1)) <= int(width.group(2)), "the page scrolls sideways at 1280 px"
+    ids = set(re.findall(r' id="([^"]+)"', dom))
+    links = set(re.findall(r'<a href="#([^"]+)"', dom))
+    assert set(SECTIONS) <= ids, set(SECTIONS) - ids
+    assert links <= ids, f"contents links that lead nowhere: {links - ids}"
+    assert set(SECTIONS) - {"contents"} <= links
+    ARTIFACTS.mkdir(exist_ok=True)
+    for anchor in SECTIONS:
+        copy = tmp_path / f"at-{anchor}.html"
+        copy.write_text(source.replace("<head>", "<head>" + TO_TOP.replace("ANCHOR", anchor), 1),
+                        encoding="utf-8")
+        shot = tmp_path / f"report-{anchor}.png"
+        _browse(chromium, copy, tmp_path, f"--screenshot={shot}", "--window-size=1280,720",
+                "--hide-scrollbars")
+        replace_file(ARTIFACTS / f"report-{anchor}.png", shot.read_bytes())
+        width, height, pixels = _png_pixels(shot)
+        assert (width, height) == (1280, 720)
+        assert len(set(pixels)) > 16, f"{anchor}: the screenshot is blank"

@@ -31,12 +31,12 @@ from test_report_browser import FLAGS, _png_pixels, chromium  # noqa: F401
 
 from creditlab.engine import replay
 from creditlab.engine.analysis.asymmetry import asymmetry
-from creditlab.engine.analysis.matrix import behaviour_matrix
 from creditlab.engine.inputs.history_files import parse_history
 from creditlab.engine.inputs.load import load_scheme
 from creditlab.engine.inputs.located import Located
 from creditlab.engine.inputs.vocabulary import load_vocabulary
 from creditlab.engine.scoring.replay import Replay
+from creditlab.engine.views.heat_map import history_matrix
 from creditlab.engine.views.report import build_report
 
 from conftest import ROOT, replace_file
@@ -51,6 +51,9 @@ ALL = "".join(PAYLOADS)
 SUBJECTS = [f"s{i}{p}" for i, p in enumerate(PAYLOADS)] + [f"all{ALL}"]
 QUOTED = SUBJECTS[PAYLOADS.index('"')]
 SCHEMES = ["meritown_2019", "fuzhou_yuming"]
+PARTS = {"contents", "schemes", "side-by-side", "people", "behaviours", "asymmetry",
+         "population", "standings", "ledger"}
+"""The page's parts: anchors that are fixed words, never made from the input."""
 
 
 def _vocabulary(tmp: Path) -> Any:
@@ -125,9 +128,10 @@ def poisoned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Replay, str]:
     vocabulary = _vocabulary(tmp)
     schemes = [_scheme(name, tmp, vocabulary) for name in SCHEMES]
     result = replay(_history(vocabulary), schemes)
-    codes = sorted({e.type for e in result.history.events})
-    page = build_report(result, matrix=behaviour_matrix(schemes, vocabulary, codes=codes),
-                        asymmetry=asymmetry(schemes, vocabulary=vocabulary))
+    # The heat map of the history's own behaviours carries its string attribute's payloads;
+    # the Population section, asked for, its band labels and scheme names.
+    page = build_report(result, matrix=history_matrix(result, vocabulary),
+                        asymmetry=asymmetry(schemes, vocabulary=vocabulary), population=True)
     return result, page
 
 
@@ -197,8 +201,8 @@ def test_no_element_attribute_or_script_from_a_payload(poisoned: tuple[Replay, s
         for key, value in attrs.items():
             assert "xss" not in value and "javascript:" not in value, (tag, key, value)
         if "id" in attrs:
-            assert re.fullmatch(r"(subject|figure|chart|ledger)-\d+(-figure)?", attrs["id"]), \
-                attrs["id"]
+            assert re.fullmatch(r"(subject|scheme|figure|chart|ledger)-\d+(-figure)?",
+                                attrs["id"]) or attrs["id"] in PARTS, attrs["id"]
     figures = [a for t, a in parsed.tags if t == "figure"]
     data = [(a, body) for a, body in parsed.scripts if a.get("type") == "application/json"]
     code = [body for a, body in parsed.scripts if "type" not in a or
@@ -215,8 +219,8 @@ def test_no_element_attribute_or_script_from_a_payload(poisoned: tuple[Replay, s
     shown = html.escape(ALL, quote=False)
     assert any(shown in s for s in strings), "no figure shows the payloads, escaped"
     assert not any(ALL in s for s in strings), "a figure holds a payload unescaped"
-    # Each subject has its section, and the one with a `"` in its id has both charts.
-    sections = [a["id"] for t, a in parsed.tags if t == "section"]
+    # Each subject has its section, the one with a `"` in its id too.
+    sections = [a["id"] for t, a in parsed.tags if t == "section" and a["class"] == "subject"]
     assert sections == [f"subject-{i}" for i in range(1, len(SUBJECTS) + 1)]
     text = "".join(parsed.text)
     for payload in (*PAYLOADS, ALL, f"History {ALL}", f"About {ALL}", QUOTED):
@@ -333,9 +337,12 @@ def test_no_script_runs_in_chromium(chromium: str, poisoned: tuple[Replay, str],
     assert f"e0.0{ALL}".replace("\u2028", " ") in hovers.replace("\u2028", " ")
     assert "&quot;" not in hovers and "&lt;" not in hovers and "&amp;" not in hovers
     assert "&quot;" not in "".join(dom.svg_text)
-    # Every subject's section has both its charts drawn, the one with a `"` in its id too.
-    assert dom.drawn == {f"subject-{i}": 2 for i in range(1, len(SUBJECTS) + 1)}, dom.drawn
-    assert dom.drawn[f"subject-{sorted(SUBJECTS).index(QUOTED) + 1}"] == 2
+    # Every subject's chart is drawn, the one with a `"` in its id too, and every scheme's
+    # chart of the people side by side (their bands with them).
+    assert {k: v for k, v in dom.drawn.items() if k.startswith("subject-")} == \
+        {f"subject-{i}": 1 for i in range(1, len(SUBJECTS) + 1)}, dom.drawn
+    assert dom.drawn[f"subject-{sorted(SUBJECTS).index(QUOTED) + 1}"] == 1
+    assert dom.drawn["side-by-side"] == len(SCHEMES), dom.drawn
     shot = tmp_path / "report-xss.png"
     _browse(chromium, html_file, tmp_path, f"--screenshot={shot}", "--window-size=1400,2400")
     ARTIFACTS.mkdir(exist_ok=True)

@@ -313,7 +313,7 @@ PROPERTIES: tuple[Property, ...] = (
     Property("duplicate-id-refused", "a repeated event id is refused, never counted twice",
              _duplicate_refused),
     Property("direction", "a reward never lowers the score and a penalty never raises it",
-             _direction),
+             _direction, aims_at=lambda r: r.direction in ("reward", "penalty")),
     Property("caps-hold", "no capped rule or cap group contributes more than its cap",
              _caps_hold, lambda s: bool(s.cap_groups) or any(r.cap for r in s.rules),
              lambda r: bool(r.cap or r.cap_group)),
@@ -331,6 +331,9 @@ PROPERTIES: tuple[Property, ...] = (
 
 # --- running them ------------------------------------------------------------------------
 
+TARGETED_EXAMPLES = 10
+"""Histories aimed at one rule that a property's random histories never fired."""
+
 
 @dataclass(frozen=True)
 class PropertyResult:
@@ -343,10 +346,19 @@ class PropertyResult:
     examples: int
     message: str | None = None
     counterexample: dict[str, Any] | None = None
+    aimed: tuple[str, ...] = ()
+    """The rules the property is about (every rule, for a property about all of them)."""
+    fired: frozenset[str] = frozenset()
+    """The rules that changed a score, grade or list state in this property's histories."""
+
+    def coverage(self) -> RuleCoverage:
+        """How many of the rules this property is about it saw take effect."""
+        return RuleCoverage(self.aimed, self.fired)
 
     def as_dict(self) -> dict[str, Any]:
         return {"scheme": self.scheme, "property": self.property, "title": self.title,
-                "status": self.status, "examples": self.examples, "message": self.message}
+                "status": self.status, "examples": self.examples, "message": self.message,
+                "coverage": self.coverage().as_dict()}
 
 
 @dataclass(frozen=True)
@@ -388,15 +400,18 @@ def history_from_data(data: dict[str, Any], vocabulary: Vocabulary | None = None
 def audit_scheme(scheme: Scheme, *, max_examples: int = 50, seed: int = 0,
                  properties: Sequence[str] | None = None, replayed: Scheme | None = None,
                  vocabulary: Vocabulary | None = None, max_events: int = 20,
-                 backend: Backend = "durable") -> SchemeAudit:
+                 backend: Backend = "durable",
+                 progress: Callable[[str, int, int], None] | None = None) -> SchemeAudit:
     """Check every property (or the named ones) of `scheme` over generated histories,
-    replayed by `backend`."""
+    replayed by `backend`; `progress(property, done, total)` is called as properties end."""
     voc = vocabulary or shipped_vocabulary()
     engine = replayed or scheme
     chosen = [p for p in PROPERTIES if properties is None or p.name in properties]
     fired: set[str] = set()
     results = []
     for number, prop in enumerate(chosen):
+        if progress is not None:
+            progress(prop.name, number, len(chosen))
         if not prop.applies(scheme):
             results.append(PropertyResult(scheme.id, prop.name, prop.title, "not_applicable", 0,
                                           "nothing in the scheme for this property to check"))
@@ -405,46 +420,67 @@ def audit_scheme(scheme: Scheme, *, max_examples: int = 50, seed: int = 0,
         # different histories, which raises rule coverage.
         results.append(_run(prop, scheme, engine, voc, max_examples, seed * 1009 + number,
                             max_events, fired, backend))
+    if progress is not None:
+        progress("", len(chosen), len(chosen))
     return SchemeAudit(scheme, tuple(results), RuleCoverage(tuple(r.id for r in scheme.rules),
                                                         frozenset(fired)), seed, max_examples)
 
 
 def _run(prop: Property, declared: Scheme, engine: Scheme, voc: Vocabulary, max_examples: int,
          seed: int, max_events: int, fired: set[str], backend: Backend) -> PropertyResult:
+    """`prop` over `max_examples` generated histories, then, for each rule the property is
+    about that none of them fired, up to `TARGETED_EXAMPLES` histories aimed at that rule
+    alone: a property is checked on every rule it names, whatever the seed."""
     failures: list[tuple[dict[str, Any], str]] = []
     count = [0]
+    seen: set[str] = set()
+    aimed = tuple(r.id for r in declared.rules if prop.aims_at is None or prop.aims_at(r))
 
-    focus = tuple(r.id for r in declared.rules if prop.aims_at is not None and prop.aims_at(r))
+    def search(focus: tuple[str, ...], examples: int, search_seed: int,
+               until: str | None) -> None:
+        @hypothesis_seed(search_seed)
+        @settings(max_examples=examples, database=None, deadline=None, derandomize=False,
+                  report_multiple_bugs=False, verbosity=Verbosity.quiet, print_blob=False,
+                  suppress_health_check=list(HealthCheck),
+                  phases=[Phase.explicit, Phase.generate, Phase.shrink])
+        @given(histories(max_subjects=3, max_events=max_events, scheme=declared,
+                         vocabulary=voc, focus=focus))
+        def check(data: dict[str, Any]) -> None:
+            if until is not None and until in seen and not failures:
+                return  # the rule has been reached: the rest of its examples are not needed
+            count[0] += 1
+            try:
+                history = history_from_data(data, voc)
+                result = replay(history, [engine], backend=backend)
+                fired.update(e.rule for e in result.ledger)
+                # A rule counts as checked by this property once it changed something: a
+                # rule that fired into a spent cap or a clamped scale tested nothing.
+                seen.update(e.rule for e in result.ledger if e.applied or e.changes)
+                prop.check(Run(declared, engine, data, history, result, voc, backend))
+            except Exception as exc:
+                message = (str(exc) if isinstance(exc, Violation)
+                           else f"{type(exc).__name__}: {exc}")
+                failures.append((data, message))
+                raise
 
-    @hypothesis_seed(seed)
-    @settings(max_examples=max_examples, database=None, deadline=None, derandomize=False,
-              report_multiple_bugs=False, verbosity=Verbosity.quiet, print_blob=False,
-              suppress_health_check=list(HealthCheck),
-              phases=[Phase.explicit, Phase.generate, Phase.shrink])
-    @given(histories(max_subjects=3, max_events=max_events, scheme=declared, vocabulary=voc,
-                     focus=focus))
-    def check(data: dict[str, Any]) -> None:
-        count[0] += 1
-        try:
-            history = history_from_data(data, voc)
-            result = replay(history, [engine], backend=backend)
-            fired.update(e.rule for e in result.ledger)
-            prop.check(Run(declared, engine, data, history, result, voc, backend))
-        except Exception as exc:
-            message = str(exc) if isinstance(exc, Violation) else f"{type(exc).__name__}: {exc}"
-            failures.append((data, message))
-            raise
-
-    try:
         check()
+
+    focus = aimed if prop.aims_at is not None else ()
+    try:
+        search(focus, max_examples, seed, None)
+        for number, rule in enumerate(aimed):
+            if rule not in seen:
+                search((rule,), TARGETED_EXAMPLES, seed * 7919 + number, rule)
     except Exception as exc:
         if not failures:  # hypothesis itself failed (e.g. it could not generate)
             return PropertyResult(declared.id, prop.name, prop.title, "fail", count[0],
-                                  f"{type(exc).__name__}: {exc}")
+                                  f"{type(exc).__name__}: {exc}", aimed=aimed,
+                                  fired=frozenset(seen))
         data, message = failures[-1]
         return PropertyResult(declared.id, prop.name, prop.title, "fail", count[0], message,
-                              data)
-    return PropertyResult(declared.id, prop.name, prop.title, "pass", count[0])
+                              data, aimed=aimed, fired=frozenset(seen))
+    return PropertyResult(declared.id, prop.name, prop.title, "pass", count[0], aimed=aimed,
+                          fired=frozenset(seen))
 
 
 def _yaml_value(value: Any) -> Any:

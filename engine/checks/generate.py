@@ -335,6 +335,12 @@ def histories(draw: st.DrawFn, max_subjects: int = 4, max_events: int = 25,
             kind = scheme.subject_kind if draw(st.integers(0, 5)) else other
         subs.append(draw(subjects(f"s{i}", kind, targets.roles if targets else (), voc,
                                   targets.ages if targets else ())))
+    if targets is not None and focus and draw(st.integers(0, 3)):
+        # One subject meets the subject condition of a focused rule (its roles, residence,
+        # hukou), so that a rule for party members is reached in a handful of histories.
+        rule = draw(st.sampled_from([r for r in targets.rules if r.id in focus]
+                                    or list(targets.rules)))
+        _meet(subs[0], rule, scheme.subject_kind if scheme is not None else None, draw)
     ids = [s["id"] for s in subs]
     # The offset (drawn once per history) spreads histories over all the rules, so rules
     # late in the file are reached as often as early ones.
@@ -369,6 +375,23 @@ def histories(draw: st.DrawFn, max_subjects: int = 4, max_events: int = 25,
         if "born" in sub and days and sub["born"] > min(days):
             sub["born"] = min(days)
     return {"subjects": subs, "events": evs}
+
+
+def _meet(subject: dict[str, Any], rule: Rule, kind: str | None, draw: st.DrawFn) -> None:
+    """Make `subject` meet `rule`'s subject condition where a field can (not its ages)."""
+    if kind is not None:
+        subject["kind"] = kind
+    who = rule.match.subject
+    if who is None:
+        return
+    roles = set(subject.get("roles", ())) - set(who.roles_none)
+    if who.roles_any:
+        roles.add(draw(st.sampled_from(who.roles_any)))
+    subject["roles"] = sorted(roles)
+    if who.residence is not None:
+        subject["residence"] = who.residence
+    if who.hukou is not None:
+        subject["hukou"] = who.hukou
 
 
 def _as_day(at: date | datetime) -> date:

@@ -16,7 +16,7 @@ from plotly.subplots import make_subplots
 from creditlab.engine.analysis.asymmetry import Asymmetry, GroupView
 from creditlab.engine.describe import number, signed
 from creditlab.engine.inputs.scheme import Scheme
-from creditlab.engine.views.chart_base import Chart, escaped, wrapped
+from creditlab.engine.views.chart_base import Chart, escaped, scheme_label, wrapped
 
 __all__ = ["asymmetry_chart"]
 
@@ -55,7 +55,8 @@ def asymmetry_chart(data: Asymmetry, schemes: Sequence[Scheme]) -> Chart | None:
         lo, hi = by_id[v.scheme].scale.min, by_id[v.scheme].scale.max
         unit = "no documented scale" if lo is None or hi is None \
             else f"scale {number(lo)}–{number(hi)}"
-        titles.append(escaped(f"{v.scheme} (points; {unit})"))
+        titles.append(f"{escaped(scheme_label(by_id[v.scheme]))}<br>"
+                      f"{escaped(f'(points; {unit})')}")
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, vertical_spacing=0.5 / rows,
                         horizontal_spacing=0.06)
     labels = {g.id: g.label for g in data.groups}

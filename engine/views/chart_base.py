@@ -22,12 +22,17 @@ from decimal import Decimal
 from typing import Literal
 
 import plotly.graph_objects as go
+from plotly.colors import sample_colorscale
 
 from creditlab.engine.analysis.normalise import share_of_scale
 from creditlab.engine.describe import number, signed
 from creditlab.engine.inputs.scheme import Scheme
+from creditlab.engine.scoring.ledger import LedgerEntry
 
-__all__ = ["Axis", "Chart", "ChartProgress", "axis_for", "escaped", "wrapped", "x_of"]
+__all__ = ["MISSING_ATTRIBUTE", "NO_NUMBER", "SIGNS", "Axis", "Chart", "ChartProgress",
+           "axis_for", "band_colour", "entry_sign", "escaped", "scheme_label", "scheme_title",
+           "wrapped",
+           "x_of"]
 
 ChartProgress = Callable[[str, int, int], None]
 """Called as progress(step, done, total) while charts are built."""
@@ -37,9 +42,10 @@ ChartProgress = Callable[[str, int, int], None]
 class Chart:
     """One figure of the page and the caption printed under it.
 
-    `kind` names the chart (`trajectory`, `bands`, `heat-map`, `asymmetry`) and `subject`
-    the subject it draws, if any; `key` joins them, to find a chart in Python. The page
-    numbers its figures instead: no id from a history or a scheme becomes an element id.
+    `kind` names the chart (`trajectory`, `bands`, `scheme`, `heat-map`, `asymmetry`,
+    `population`), `subject` the subject it draws and `scheme` the scheme, if any; `key`
+    joins them, to find a chart in Python. The page numbers its figures instead: no id
+    from a history or a scheme becomes an element id.
     """
 
     kind: str
@@ -47,10 +53,11 @@ class Chart:
     figure: go.Figure
     caption: str
     subject: str | None = None
+    scheme: str | None = None
 
     @property
     def key(self) -> str:
-        return self.kind if self.subject is None else f"{self.kind}-{self.subject}"
+        return "-".join(x for x in (self.kind, self.subject, self.scheme) if x is not None)
 
 
 # --- the axis -------------------------------------------------------------------------------
@@ -89,6 +96,61 @@ def axis_for(scheme: Scheme) -> Axis:
         return Axis("share_of_scale", "share of the scheme's scale (%)",
                     f"{number(lo)}–{number(hi)}")
     return Axis("change_from_start", "change from the start (points)", share.reason or "")
+
+
+# --- names, bands and signs -----------------------------------------------------------------
+
+
+def scheme_title(scheme: Scheme) -> str:
+    """A scheme as people name it: its name and city (two cities romanise as Fuzhou), and
+    its id, which the ledger and the command line use."""
+    name = scheme.name.en + (f" ({scheme.name.zh})" if scheme.name.zh else "")
+    return f"{name}, {scheme.city} [{scheme.id}]"
+
+
+def _cut(text: str, width: int) -> str:
+    if len(text) > width and " (" in text:
+        text = text.split(" (")[0]
+    return text if len(text) <= width else text[:width - 1].rstrip() + "…"
+
+
+def scheme_label(scheme: Scheme) -> str:
+    """A scheme's short name for a legend or an axis: its name and its city, cut to fit
+    (`Yuming Points · Fuzhou (抚州)`, `Jasmine Points · Fuzhou (福州)`)."""
+    return f"{_cut(scheme.name.en, 30)} · {_cut(scheme.city, 26)}"
+
+
+NO_BAND = "#c8c8c8"
+"""Grey: no band applies (the source gives no threshold that holds the score)."""
+
+
+def band_colour(scheme: Scheme, band: str | None) -> str:
+    """Green for the scheme's best band through red for its worst; grey for none."""
+    if band is None or scheme.band(band) is None:
+        return NO_BAND
+    worst = max(len(scheme.bands) - 1, 1)
+    return str(sample_colorscale("RdYlGn", [1 - scheme.rank(band) / worst])[0])
+
+
+NO_NUMBER = "?"
+"""A rule fired but its source gives no number (ledger note `unquantified`)."""
+MISSING_ATTRIBUTE = "∅"
+"""A rule fired but the event lacks the attribute its points depend on (`missing_attribute`)."""
+SIGNS: tuple[tuple[str, str], ...] = (
+    (NO_NUMBER, "a rule fired but its source gives no number"),
+    (MISSING_ATTRIBUTE, "a rule fired but the event lacks the attribute its points depend on "
+                        "(the ledger names it): the history, not the source, is silent"),
+)
+"""The signs the charts and the ledger table use, with what each means (the page's key)."""
+
+
+def entry_sign(entry: LedgerEntry) -> str | None:
+    """The sign of an entry that gives no points, told apart by why; None otherwise."""
+    if entry.noted("missing_attribute"):
+        return MISSING_ATTRIBUTE
+    if entry.noted("unquantified"):
+        return NO_NUMBER
+    return None
 
 
 # --- text -----------------------------------------------------------------------------------

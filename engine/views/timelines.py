@@ -2,7 +2,9 @@
 
 - `trajectory_chart`: one subject's score in every scheme that scores that kind of subject,
   as a step line (a score holds until the next event a rule scores), on each scheme's axis
-  (`chart_base.axis_for`). The hover text of each point gives, for each rule that fired,
+  (`chart_base.axis_for`): 0 to 100 % of a documented scale, or points from the start on
+  a range every person shown shares (`change_range`), so that two people's charts read
+  alike. The hover text of each point gives, for each rule that fired,
   `explain.narrate_step` (points given and applied, the score after, the rule's fidelity
   and the words of its source) and the number of its ledger entry;
 - `band_timeline_chart`: the band (grade) one subject holds in each scheme over time,
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import plotly.graph_objects as go
-from plotly.colors import qualitative, sample_colorscale
+from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
 from creditlab.engine.analysis.explain import (
@@ -34,21 +36,22 @@ from creditlab.engine.analysis.explain import (
     narrate_step,
 )
 from creditlab.engine.describe import number, signed
-from creditlab.engine.inputs.scheme import Scheme
 from creditlab.engine.scoring.replay import Replay
 from creditlab.engine.views.chart_base import (
     Axis,
     Chart,
     ChartProgress,
     axis_for,
+    band_colour,
     escaped,
+    scheme_label,
     wrapped,
     x_of,
 )
 
-__all__ = ["ReplayIndex", "band_timeline_chart", "subject_charts", "trajectory_chart"]
+__all__ = ["ReplayIndex", "band_timeline_chart", "change_range", "subject_charts",
+           "trajectory_chart"]
 
-_NO_BAND = "#c8c8c8"
 _PALETTE = qualitative.D3 + qualitative.Set2
 _MIN_SPAN = {"share_of_scale": 10.0, "change_from_start": 20.0}
 """The least height of a trajectory panel, in its unit."""
@@ -100,7 +103,8 @@ def _by_event(story: Story) -> list[list[Step]]:
 def _point_hover(index: ReplayIndex, story: Story, steps: list[Step], axis: Axis) -> str:
     scheme = index.schemes[story.scheme]
     last = steps[-1]
-    lines = [f"<b>{escaped(story.scheme)}</b> · event {escaped(last.event)} · {escaped(last.type)}",
+    lines = [f"<b>{escaped(scheme_label(scheme))}</b> · event {escaped(last.event)} · "
+             f"{escaped(last.type)}",
              f"score {number(steps[0].score_before)} → {number(last.score)} "
              f"({escaped(axis.show(scheme, last.score, story.start))})"]
     for step in steps:
@@ -109,8 +113,32 @@ def _point_hover(index: ReplayIndex, story: Story, steps: list[Step], axis: Axis
     return "<br>".join(lines)
 
 
-def trajectory_chart(index: ReplayIndex, subject: str) -> Chart | None:
-    """One subject's score in every scheme that scores them, on the documented axis."""
+def change_range(index: ReplayIndex, subjects: Sequence[str]) -> tuple[float, float]:
+    """The points-from-the-start axis that holds every subject given, in every scheme
+    without a documented scale: one axis for all of them, so that two people's charts read
+    alike."""
+    chosen = set(subjects)
+    starts = {(o.subject, o.scheme): o.start for o in index.result.results
+              if o.subject in chosen}
+    moved = [0.0] + [float(o.score - o.start) for o in index.result.results
+                     if o.subject in chosen
+                     and axis_for(index.schemes[o.scheme]).kind == "change_from_start"]
+    moved += [float(e.score_after - starts[(e.subject, e.scheme)]) for e in index.result.ledger
+              if (e.subject, e.scheme) in starts
+              and axis_for(index.schemes[e.scheme]).kind == "change_from_start"]
+    lo, hi = min(moved), max(moved)
+    room = max((_MIN_SPAN["change_from_start"] - (hi - lo)) / 2, 0) + (hi - lo) * 0.08
+    return lo - room, hi + room
+
+
+def trajectory_chart(index: ReplayIndex, subject: str,
+                     points_range: tuple[float, float] | None = None) -> Chart | None:
+    """One subject's score in every scheme that scores them, on the documented axis.
+
+    The share of the scale is drawn from 0 to 100 % for everyone; the points from the
+    start on `points_range` (`change_range` of the people shown), or on this subject's own
+    range when none is given.
+    """
     stories = index.stories(subject)
     if not stories or index.first is None or index.last is None:
         return None
@@ -144,7 +172,7 @@ def trajectory_chart(index: ReplayIndex, subject: str) -> Chart | None:
             placed += ys
             fig.add_trace(go.Scatter(
                 x=xs, y=ys, mode="lines+markers", line_shape="hv",
-                name=escaped(f"{scheme.id} ({signed(end.score - start)})"),
+                name=escaped(f"{scheme_label(scheme)} ({signed(end.score - start)})"),
                 legendgroup=scheme.id,
                 line={"color": index.colour[scheme.id], "dash": index.dash[scheme.id],
                       "width": 2.5},
@@ -153,11 +181,20 @@ def trajectory_chart(index: ReplayIndex, subject: str) -> Chart | None:
         # A flat line would get a range of ±1 from plotly, which reads as precision.
         lo, hi = min(placed), max(placed)
         room = max((_MIN_SPAN[kind] - (hi - lo)) / 2, 0) + (hi - lo) * 0.08
+        shown = [lo - room, hi + room]
+        if kind == "share_of_scale":
+            shown = [-3.0, 103.0]
+        elif points_range is not None:
+            shown = [min(points_range[0], lo), max(points_range[1], hi)]
         fig.update_yaxes(title_text="% of scale" if kind == "share_of_scale" else "points",
-                         range=[lo - room, hi + room], zeroline=True, row=row, col=1)
-    fig.update_layout(height=280 + 240 * len(kinds), margin={"t": 60, "b": 40},
+                         range=shown, zeroline=True, row=row, col=1)
+    fig.update_layout(height=200 + 220 * len(kinds), margin={"t": 60, "b": 40},
                       hovermode="closest",
-                      legend={"title": {"text": "scheme (points moved)"}})
+                      legend={"title": {"text": "scheme (points moved)"},
+                              # Many schemes: a smaller legend, so that it fits beside the
+                              # chart, on screen and on a printed half page.
+                              "font": {"size": 10 if len(stories) > 12 else 12},
+                              "tracegroupgap": 2 if len(stories) > 12 else 10})
     still = [s.scheme for s in stories if not s.fired]
     absent = sorted(set(index.schemes) - {s.scheme for s in stories})
     caption = (
@@ -166,25 +203,21 @@ def trajectory_chart(index: ReplayIndex, subject: str) -> Chart | None:
         "scheme's sources document the lowest and highest score, the line shows the score "
         "as a share of that scale (0 % = the lowest, 100 % = the highest); where they do "
         "not, the line shows how many points the subject has gained or lost since the "
-        "start, in a panel of its own. A step is an event that a rule of the scheme "
+        "start, in a panel of its own. Every person's chart uses the same axes (0 to 100 % "
+        "of the scale; the same span of points), so two charts can be set side by side. "
+        "A step is an event that a rule of the scheme "
         "scored; the score holds until the next one. Lines that lie on top of each other "
         "are dashed differently; the legend gives each scheme's total change in points. "
         "Point at a step to read the rules that fired, the points they give and apply, and "
         "the words of the source they cite; the ledger at the end of the page lists the "
         "same entries by number.")
     if still:
-        caption += f" No rule of {', '.join(still)} scored any of {subject}'s events."
+        caption += (f" No rule of {', '.join(scheme_label(index.schemes[s]) for s in still)} "
+                    f"scored any of {subject}'s events.")
     if absent:
-        caption += (f" Not shown: {', '.join(absent)}, which score another kind of subject "
-                    f"than {subject}.")
+        caption += (f" Not shown: {', '.join(scheme_label(index.schemes[s]) for s in absent)}, "
+                    f"which score another kind of subject than {subject}.")
     return Chart("trajectory", f"{subject}: score trajectories", fig, caption, subject=subject)
-
-
-def _band_colour(scheme: Scheme, band: str | None) -> str:
-    if band is None or scheme.band(band) is None:
-        return _NO_BAND
-    worst = max(len(scheme.bands) - 1, 1)
-    return str(sample_colorscale("RdYlGn", [1 - scheme.rank(band) / worst])[0])
 
 
 @dataclass(frozen=True)
@@ -235,7 +268,7 @@ def band_timeline_chart(index: ReplayIndex, subject: str) -> Chart | None:
         fig.add_trace(go.Bar(
             orientation="h", y=[escaped(scheme.id)] * len(segs), base=[x_of(s.start) for s in segs],
             x=[(s.end - s.start).total_seconds() * 1000 for s in segs],
-            marker={"color": [_band_colour(scheme, s.band) for s in segs],
+            marker={"color": [band_colour(scheme, s.band) for s in segs],
                     "line": {"color": "#ffffff", "width": 1}},
             text=[escaped(s.label) for s in segs], textposition="inside",
             insidetextanchor="middle", showlegend=False,
