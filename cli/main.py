@@ -256,14 +256,18 @@ def replay_command(history: str, schemes: Sequence[str], fmt: str, explain: bool
     if to_folder:
         assert output is not None
         folder = ReplayFolder(output, ledger=explain)
-        folder.prepare(inputs)  # before the work, not after
-        if backend == "columnar" and city.is_parquet_history(history):
-            done, _ = city.replay_history_to_folder(
-                history, chosen, vocabulary, folder, local_dask=local_dask,
-                scheduler=scheduler, subjects_per_partition=partition_size)
-        else:
-            done = city.replay_to_folder(replay(load_history(history, vocabulary), chosen,
-                                                backend=backend), folder)
+        made = folder.prepare(inputs)  # before the work, not after
+        try:
+            if backend == "columnar" and city.is_parquet_history(history):
+                done, _ = city.replay_history_to_folder(
+                    history, chosen, vocabulary, folder, local_dask=local_dask,
+                    scheduler=scheduler, subjects_per_partition=partition_size)
+            else:
+                done = city.replay_to_folder(replay(load_history(history, vocabulary), chosen,
+                                                    backend=backend), folder)
+        except BaseException:
+            folder.abandon(made)
+            raise
         console().print(city.summary_line(done, output), soft_wrap=True, markup=False,
                         highlight=False)
         return

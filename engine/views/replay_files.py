@@ -16,6 +16,7 @@ a few decimals); `changes` and `notes` are the canonical JSON of the entry's rec
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Iterable, Mapping
@@ -28,7 +29,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from creditlab.engine.canonical import dumps
-from creditlab.engine.errors import OutputError
+from creditlab.engine.errors import InputError, OutputError
 from creditlab.engine.scoring.partitioned import Part, PartitionedReplay
 from creditlab.engine.views.files import replacing
 
@@ -42,9 +43,9 @@ _LEDGER_COLUMNS = ("kind", "at", "event", "type", "subject", "scheme", "rule", "
 
 
 def new_folder(path: str | os.PathLike[str], *, inputs: Iterable[str | os.PathLike[str]] = ()
-               ) -> Path:
-    """`path` as a new (or empty) folder; `OutputError` when it holds anything, is a link or
-    a file, or is one of `inputs`."""
+               ) -> bool:
+    """Make `path` a new folder, or take it if it is an empty one; `OutputError` when it
+    holds anything, is a link or a file, or holds one of `inputs`. True when it was made."""
     folder = Path(path)
     for given in inputs:
         try:
@@ -62,12 +63,12 @@ def new_folder(path: str | os.PathLike[str], *, inputs: Iterable[str | os.PathLi
         if any(folder.iterdir()):
             raise OutputError(folder, "the folder is not empty (creditlab writes a new folder "
                                       "and never replaces files in it)")
-    else:
-        try:
-            folder.mkdir(parents=True)
-        except OSError as exc:
-            raise OutputError(folder, exc.strerror or str(exc)) from None
-    return folder
+        return False
+    try:
+        folder.mkdir(parents=True)
+    except OSError as exc:
+        raise OutputError(folder, exc.strerror or str(exc)) from None
+    return True
 
 
 def _floats(table: pa.Table) -> pa.Table:
@@ -91,11 +92,25 @@ class ReplayFolder:
     path: str
     ledger: bool = False
 
-    def prepare(self, inputs: Iterable[str | os.PathLike[str]] = ()) -> None:
-        folder = new_folder(self.path, inputs=inputs)
+    def prepare(self, inputs: Iterable[str | os.PathLike[str]] = ()) -> bool:
+        """Make the folder and its subfolders; True when the folder itself was made."""
+        made = new_folder(self.path, inputs=inputs)
+        folder = Path(self.path)
         (folder / "results").mkdir()
         if self.ledger:
             (folder / "ledger").mkdir()
+        return made
+
+    def abandon(self, made: bool) -> None:
+        """After a failure before any part was written: remove what `prepare` made (empty
+        folders only; a part already written stays, and so does the folder then)."""
+        folder = Path(self.path)
+        for sub in ("results", "ledger"):
+            with contextlib.suppress(OSError):
+                (folder / sub).rmdir()  # only if empty
+        if made:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
     def __call__(self, part: Part) -> float:
         clock = time.perf_counter()
@@ -129,5 +144,5 @@ def read_results(path: str | os.PathLike[str]) -> pa.Table:
     """The results of a replay folder, as one table (for analysis)."""
     folder = Path(path)
     if not (folder / MANIFEST).is_file():
-        raise OutputError(folder, f"it has no {MANIFEST}: not a finished creditlab replay")
+        raise InputError(f"no {MANIFEST}: not a finished creditlab replay folder", file=folder)
     return pq.read_table(folder / "results")
