@@ -4,20 +4,28 @@ A replay's digest must be the same on any machine, from either backend, and whet
 history was replayed in one process, in partitions of subjects or on a Dask cluster. So it
 is computed per subject, and the subjects' digests are combined in subject order:
 
-1. For each subject, its lines: one `R` line per result (its schemes in id order), then
-   one `L` line per ledger entry, in replay order (the order of that subject's entries is
-   the same however the history is partitioned).
-2. A line is the row's fields, each written as `<bytes>:<text>` (null as `~`), then a
-   newline: no text can be mistaken for a field boundary. Numbers are written plainly
-   without trailing zeros (`965`, `0.5`), dates as ISO dates, `changes` and `notes` as
-   their canonical JSON, `flags` joined by commas.
-3. The subject's digest is the sha256 of its lines; the replay's digest is the sha256 of
-   `creditlab digest 2` and then, for each subject in code-point order, the subject's id
-   written as a field followed by its 32-byte digest.
+1. Each row of the results table (`scoring/tables.py`, sorted by subject then scheme) and
+   of the ledger table (in replay order) becomes a record of bytes:
+   - a text field (scheme, kind, type, rule, band, changes, notes, fidelity; a result's
+     flags joined by commas) is the first 8 bytes of the BLAKE2b digest of its UTF-8 text,
+     or 8 zero bytes for null;
+   - a number (start, score, points, applied, score_before, score_after) is a null flag
+     byte and its exact value as a 16-byte little-endian integer of billionths
+     (`decimal128(38, 9)`'s own form; 0 for null);
+   - a date (`at`) is its day number as 4 bytes; a count is 8 bytes, little-endian;
+   - a ledger record ends with the length of its event id (4 bytes); the ids' UTF-8 bytes
+     follow all of the subject's records (step 2).
+   A result record starts with `R`, a ledger record with `L`.
+2. A subject's digest is the sha256 of its result records (its schemes in id order), then
+   its ledger records' fixed parts (in replay order: the same however the history is
+   partitioned), then the event ids of those ledger records, in the same order.
+3. The replay's digest is the sha256 of `creditlab digest 2`, a newline and, for each
+   subject in code-point order, the length and UTF-8 bytes of its id and its 32-byte digest.
 
-Every step is a column operation (pyarrow) except the last loop over subjects. The
-ledger's `source` is not part of the digest: a rule's source is fixed by the scheme,
-whose sha256 the manifest records.
+Every step but the last loop over subjects works on whole columns (pyarrow and numpy),
+and text fields are hashed once per distinct value, so the digest of a city's ledger costs
+seconds, not minutes. The ledger's `source` is not part of the digest: a rule's source is
+fixed by the scheme, whose sha256 the manifest records.
 """
 
 from __future__ import annotations
@@ -29,94 +37,133 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from creditlab.engine.canonical import number
+from creditlab.engine.scoring.tables import NUMBER
 
 __all__ = ["VERSION", "combine", "replay_digest", "subject_digests"]
 
 VERSION = b"creditlab digest 2\n"
 
-_RESULT_FIELDS = ("scheme", "start", "score", "band", "flags", "events_scored",
-                  "events_unscored")
-_LEDGER_FIELDS = ("scheme", "kind", "at", "event", "type", "rule", "points", "applied",
-                  "score_before", "score_after", "band_before", "band_after", "changes",
-                  "notes", "fidelity")
+_RESULT_FIELDS = (("scheme", "text"), ("start", "number"), ("score", "number"),
+                  ("band", "text"), ("flags", "text"), ("events_scored", "count"),
+                  ("events_unscored", "count"))
+_LEDGER_FIELDS = (("scheme", "text"), ("kind", "text"), ("at", "day"), ("type", "text"),
+                  ("rule", "text"), ("points", "number"), ("applied", "number"),
+                  ("score_before", "number"), ("score_after", "number"),
+                  ("band_before", "text"), ("band_after", "text"), ("changes", "text"),
+                  ("notes", "text"), ("fidelity", "text"))
 
 
-def _text(column: pa.ChunkedArray | pa.Array) -> pa.Array:
-    """A column as canonical text (nulls stay null)."""
-    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-    kind = column.type
-    if pa.types.is_decimal(kind):
-        # 965.000000000 -> 965; 0.500000000 -> 0.5 (there is always a point to strip to).
-        text = pc.replace_substring_regex(pc.cast(column, pa.string()), pattern=r"\.?0+$",
-                                          replacement="")
-        tiny = pc.fill_null(pc.match_substring(text, "E"), False)
-        if pc.any(tiny).as_py():
-            # Arrow writes 0, and magnitudes below 10^-6, in exponent notation (0E-9, 1E-9).
-            where = pa.array(np.flatnonzero(tiny.to_numpy(zero_copy_only=False)))
-            plain = pa.array([number(v) for v in column.take(where).to_pylist()], pa.string())
-            text = pc.replace_with_mask(text, tiny, plain)
-        return text
-    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
-        return pc.binary_join(column, ",")
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        return column
-    if pa.types.is_dictionary(kind):
-        return _text(pc.cast(column, kind.value_type))
-    return pc.cast(column, pa.string())
+def _array(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
 
 
-def _field(column: pa.ChunkedArray | pa.Array) -> pa.Array:
-    text = _text(column)
-    length = pc.cast(pc.binary_length(text), pa.string())
-    encoded = pc.binary_join_element_wise(length, text, ":")
-    return pc.fill_null(encoded, "~")
+def _text(column: pa.Array) -> np.ndarray:
+    """8 bytes per row: BLAKE2b of the text, hashed once per distinct value; 0 for null."""
+    if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
+        column = pc.binary_join(column, ",")
+    if pa.types.is_dictionary(column.type):
+        encoded = column
+    else:
+        encoded = pc.dictionary_encode(column.cast(pa.string()))
+    words = np.array([0 if w is None else int.from_bytes(
+        hashlib.blake2b(w.encode("utf-8"), digest_size=8).digest(), "little")
+        for w in encoded.dictionary.to_pylist()] + [0], dtype="<u8")
+    codes = encoded.indices.fill_null(len(words) - 1).to_numpy(zero_copy_only=False)
+    return words[codes].view(np.uint8).reshape(-1, 8)
 
 
-def _lines(table: pa.Table, tag: str, fields: tuple[str, ...]) -> pa.Array:
-    columns = [_field(table.column(name)) for name in fields]
-    joined = pc.binary_join_element_wise(pa.scalar(tag), *columns, pa.scalar("\n"), "")
-    return pc.cast(joined, pa.large_string())
+def _number(column: pa.Array) -> np.ndarray:
+    """17 bytes per row: a null flag and the value as 16 bytes of billionths."""
+    if column.type != NUMBER:
+        column = column.cast(NUMBER)
+    n = len(column)
+    raw = np.frombuffer(column.buffers()[1], dtype=np.uint8)[
+        column.offset * 16:(column.offset + n) * 16].reshape(n, 16)
+    valid = column.is_valid().to_numpy(zero_copy_only=False)
+    out = np.zeros((n, 17), dtype=np.uint8)
+    out[:, 0] = valid
+    out[valid, 1:] = raw[valid]
+    return out
+
+
+def _fixed(column: pa.Array, kind: str) -> np.ndarray:
+    if kind == "text":
+        return _text(column)
+    if kind == "number":
+        return _number(column)
+    if kind == "day":
+        days = column.cast(pa.int32()).to_numpy(zero_copy_only=False).astype("<i4")
+        return days.view(np.uint8).reshape(-1, 4)
+    counts = column.cast(pa.int64()).to_numpy(zero_copy_only=False).astype("<i8")
+    return counts.view(np.uint8).reshape(-1, 8)
+
+
+def _block(table: pa.Table, tag: bytes, fields: tuple[tuple[str, str], ...],
+           tail: str | None) -> np.ndarray:
+    """The fixed-width part of each row's record, one row of bytes per table row."""
+    n = table.num_rows
+    parts = [np.full((n, 1), tag[0], dtype=np.uint8)]
+    parts += [_fixed(_array(table.column(name)), kind) for name, kind in fields]
+    if tail is not None:
+        text = _array(table.column(tail)).cast(pa.string())
+        lengths = pc.binary_length(text).to_numpy(zero_copy_only=False).astype("<u4")
+        parts.append(lengths.view(np.uint8).reshape(-1, 4))
+    return np.concatenate(parts, axis=1)
+
+
+def _grouped(block: np.ndarray, codes: np.ndarray, subjects: int
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`block`'s rows grouped by subject code (stable: each subject's rows keep their
+    order), the order that does it, and where each subject's rows start (`subjects` + 1)."""
+    order = np.argsort(codes, kind="stable")
+    starts = np.searchsorted(codes[order], np.arange(subjects + 1))
+    return np.ascontiguousarray(block[order]), order, starts
 
 
 def subject_digests(results: pa.Table, ledger: pa.Table) -> pa.Table:
     """Each subject's digest (`subject`, `digest`: 32 bytes) over its results and ledger.
 
     `results` is sorted by (subject, scheme) and `ledger` is in replay order, as both
-    backends give them; a subject's rows must all be in these two tables.
+    backends give them; a subject's rows must all be in these two tables. A subject's
+    digest is the sha256 of its result records, its ledger records' fixed parts and then
+    its ledger's event ids (each record gives its event id's length, so the bytes read
+    back one way only).
     """
-    lines = pa.concat_arrays([_lines(results, "R", _RESULT_FIELDS),
-                              _lines(ledger, "L", _LEDGER_FIELDS)])
-    subjects = pa.concat_arrays([results.column("subject").combine_chunks().cast(pa.string()),
-                                 ledger.column("subject").combine_chunks().cast(pa.string())])
-    if len(lines) == 0:
-        return pa.table({"subject": pa.array([], pa.string()),
-                         "digest": pa.array([], pa.binary(32))})
+    subjects = pa.concat_arrays([_array(results.column("subject")).cast(pa.string()),
+                                 _array(ledger.column("subject")).cast(pa.string())])
     encoded = pc.dictionary_encode(subjects)
     codes = encoded.indices.to_numpy(zero_copy_only=False)
-    # Grouped by subject; R lines stay before L lines, each in its own order (stable sort).
-    order = np.argsort(codes, kind="stable")
-    lines = lines.take(pa.array(order))
-    codes = codes[order]
-    bounds = np.flatnonzero(np.diff(codes)) + 1
-    starts = np.concatenate(([0], bounds))
-    ends = np.concatenate((bounds, [len(codes)]))
-    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[
-        lines.offset:lines.offset + len(lines) + 1]
-    data = memoryview(lines.buffers()[2]) if lines.buffers()[2] is not None else memoryview(b"")
-    digests = [hashlib.sha256(data[offsets[a]:offsets[b]]).digest()
-               for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
-    names = encoded.dictionary.take(pa.array(codes[starts]))
-    return pa.table({"subject": names, "digest": pa.array(digests, pa.binary(32))})
+    count = len(encoded.dictionary)
+    r_codes, l_codes = codes[:results.num_rows], codes[results.num_rows:]
+    r_block, _, r_starts = _grouped(_block(results, b"R", _RESULT_FIELDS, None), r_codes,
+                                    count)
+    l_block, order, l_starts = _grouped(_block(ledger, b"L", _LEDGER_FIELDS, "event"),
+                                        l_codes, count)
+    events = _array(ledger.column("event")).cast(pa.large_string()).take(pa.array(order))
+    e_offsets = np.frombuffer(events.buffers()[1], dtype=np.int64)[
+        events.offset:events.offset + len(events) + 1]
+    e_data = memoryview(events.buffers()[2] or b"")
+    r_view, l_view = memoryview(r_block.reshape(-1)), memoryview(l_block.reshape(-1))
+    r_width, l_width = r_block.shape[1], l_block.shape[1]
+    digests = []
+    for k in range(count):
+        h = hashlib.sha256(r_view[r_starts[k] * r_width:r_starts[k + 1] * r_width])
+        a, b = l_starts[k], l_starts[k + 1]
+        h.update(l_view[a * l_width:b * l_width])
+        h.update(e_data[e_offsets[a]:e_offsets[b]])
+        digests.append(h.digest())
+    return pa.table({"subject": encoded.dictionary, "digest": pa.array(digests,
+                                                                       pa.binary(32))})
 
 
 def combine(parts: Iterable[pa.Table]) -> str:
     """The replay's digest from the subject digests of all its partitions (in any order)."""
     tables = [t for t in parts if t.num_rows]
-    whole = pa.concat_tables(tables) if tables else pa.table(
-        {"subject": pa.array([], pa.string()), "digest": pa.array([], pa.binary(32))})
-    subjects = whole.column("subject").to_pylist()
-    digests = whole.column("digest").to_pylist()
+    subjects: list[str] = []
+    digests: list[bytes] = []
+    for table in tables:
+        subjects += table.column("subject").to_pylist()
+        digests += table.column("digest").to_pylist()
     if len(set(subjects)) != len(subjects):
         raise ValueError("a subject's rows were split across partitions")
     total = hashlib.sha256(VERSION)

@@ -132,6 +132,7 @@ class ReplayFolder:
             "events": done.events,
             "subjects": done.subjects,
             "ledger_rows": done.ledger_rows,
+            "seconds": {k: round(v, 3) for k, v in sorted(done.seconds.items())},
             "files": {"results": "results/*.parquet",
                       **({"ledger": "ledger/*.parquet"} if self.ledger else {})},
         }

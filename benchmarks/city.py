@@ -1,0 +1,173 @@
+"""The columnar backend against durable_rules and against a numpy floor, in one run.
+
+    .venv/bin/python benchmarks/city.py [--events 20000] [--people 1000000] [--seed 1]
+                                        [--work DIR] [--keep]
+
+The machine is shared and noisy: compare figures from the same run, never across runs or
+against a fixed time. Prints:
+
+1. on a sample of about `--events` events (event types the shipped schemes score), through
+   every shipped scheme (variants excluded): event x scheme pairs per second on the
+   durable_rules backend and on the columnar backend, their ratio, and whether their
+   digests agree;
+2. a synthetic city of `--people` people over one year (`creditlab simulate`), replayed
+   through the same schemes with `creditlab replay CITY --backend columnar --format parquet
+   -o DIR`, each command in its own process: wall time and peak memory of each, the
+   replay's time split (load, replay, digest, write: summed over partitions, from the
+   folder's manifest), and pairs per second;
+3. the numpy floor on the city's own events: for each scheme, a lookup of each event
+   type's points and a bincount per person (no caps, no limits, no conditions: the least
+   any engine must do), and the columnar backend's ratio to it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from replay import synthetic  # noqa: E402 - the sample history of benchmarks/replay.py
+
+from creditlab.engine import replay  # noqa: E402
+from creditlab.engine.inputs.scheme import PointsEffect  # noqa: E402
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (f"{model}, {os.cpu_count()} cores, {memory:.0f} GiB, {platform.system()} "
+            f"{platform.release()}, Python {platform.python_version()}")
+
+
+def timed_command(args: list[str]) -> tuple[float, float]:
+    """Run a command in its own process: (wall seconds, peak resident memory in GiB)."""
+    start = time.perf_counter()
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"failed: {' '.join(args)}")
+    return wall, usage.ru_maxrss / 2**20  # ru_maxrss is in KiB on Linux
+
+
+def sample(events: int, seed: int) -> None:
+    history, schemes = synthetic(events, seed)
+    pairs = len(history.events) * len(schemes)
+    replay(history.model_copy(update={"events": history.events[:50]}), schemes,
+           backend="columnar")  # compile once (numba caches it on disk)
+    start = time.perf_counter()
+    durable = replay(history, schemes)
+    t_durable = time.perf_counter() - start
+    start = time.perf_counter()
+    columnar = replay(history, schemes, backend="columnar")
+    t_columnar = time.perf_counter() - start
+    print(f"sample: {len(history.events)} events x {len(schemes)} schemes = {pairs} pairs")
+    print(f"  durable   {pairs / t_durable:14,.0f} pairs/s")
+    print(f"  columnar  {pairs / t_columnar:14,.0f} pairs/s  (includes turning its ledger "
+          "into records, for the comparison)")
+    print(f"  ratio columnar/durable {t_durable / t_columnar:.0f}x; digests "
+          f"{'agree' if durable.digest == columnar.digest else 'DIFFER'}")
+
+
+def floor(city: Path, schemes: list) -> tuple[float, int]:
+    """The numpy floor on the city's events: seconds for all schemes, and the events."""
+    table = ds.dataset(city / "events", format="parquet").to_table(columns=["subject", "type"])
+    types = pc.dictionary_encode(table.column("type")).combine_chunks()
+    subjects = pc.dictionary_encode(table.column("subject")).combine_chunks()
+    type_codes = types.indices.to_numpy()
+    subject_codes = subjects.indices.to_numpy()
+    names = types.dictionary.to_pylist()
+    tables = []
+    for scheme in schemes:
+        points = np.zeros(len(names), dtype=np.int64)
+        for i, name in enumerate(names):
+            for rule in scheme.rules:
+                if name in rule.match.types:
+                    first = next((e for e in rule.effects if isinstance(e, PointsEffect)), None)
+                    if first is not None:
+                        points[i] = int(first.points * 1000)
+                    break
+        tables.append(points)
+    start = time.perf_counter()
+    for points in tables:
+        np.bincount(subject_codes, weights=np.take(points, type_codes),
+                    minlength=len(subjects.dictionary))
+    return time.perf_counter() - start, len(type_codes)
+
+
+def city(people: int, seed: int, work: Path) -> None:
+    from creditlab.engine import shipped_schemes
+
+    schemes = [s for s in shipped_schemes() if s.variant is None]
+    exe = str(Path(sys.executable).with_name("creditlab"))
+    folder, results = work / "city", work / "results"
+    t_sim, m_sim = timed_command([exe, "simulate", "--people", str(people), "--seed",
+                                  str(seed), "-o", str(folder)])
+    args = [exe, "replay", str(folder), "--backend", "columnar", "--format", "parquet",
+            "-o", str(results)]
+    for scheme in schemes:
+        args += ["--scheme", scheme.id]
+    t_rep, m_rep = timed_command(args)
+    manifest = json.loads((results / "manifest.json").read_text())
+    events = manifest["events"]
+    pairs = events * len(schemes)
+    print(f"city: {people:,} people, {events:,} events, {len(schemes)} schemes = "
+          f"{pairs:,} pairs, {manifest['partitions']} partitions")
+    print(f"  simulate  {t_sim:7.1f} s wall, peak {m_sim:.2f} GiB")
+    print(f"  replay    {t_rep:7.1f} s wall, peak {m_rep:.2f} GiB, {pairs / t_rep:,.0f} pairs/s")
+    split = manifest.get("seconds", {})
+    if split:
+        print("  replay split (summed over partitions): "
+              + ", ".join(f"{k} {v:.1f} s" for k, v in split.items()))
+    t_floor, n = floor(folder, schemes)
+    floor_rate = n * len(schemes) / t_floor
+    print(f"  numpy floor {floor_rate:,.0f} pairs/s on the same events; columnar replay "
+          f"(whole command) is {floor_rate / (pairs / t_rep):.1f}x slower than the floor")
+    print(f"  digest {manifest['digest']}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--people", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--work", type=Path, default=None,
+                        help="Folder for the city and its results (default: a temporary one)")
+    parser.add_argument("--keep", action="store_true", help="Keep the city and results.")
+    args = parser.parse_args()
+    print(f"machine: {machine()}")
+    sample(args.events, args.seed)
+    work = args.work or Path(tempfile.mkdtemp(prefix="creditlab-bench-"))
+    try:
+        city(args.people, args.seed, work)
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    print(f"this script's own peak (sample and floor): {peak:.2f} GiB")
+
+
+if __name__ == "__main__":
+    main()
