@@ -1,0 +1,477 @@
+"""The columnar reducer: `durable.reduce.Reducer`, compiled with numba over arrays.
+
+One pass per scheme over the events sorted by (subject, at, id): for each subject the
+scheme scores, its standing is kept in small arrays (score, grade override, list states,
+per-rule and per-group period totals, frequency and counting windows, points waiting to
+lapse) and every fired rule is applied in declared rule order, each effect in declared
+order, with the same checks in the same order as the durable reducer (same act,
+frequency, the effect's points, the rule's cap, the group's cap, the scale's clamp).
+Numbers are int64 millionths (`compile.SCALE`), so the arithmetic is exact.
+
+Calendar periods are monotonic along a subject's events, so one (key, total) pair per
+rule and period stands for the durable reducer's dict of every period seen.
+
+The reducer writes ledger entries as rows of arrays, and their changes and notes as
+items `(entry, code, a, b, c)` that `replay` turns into records. It stops at a subject
+boundary when the output arrays are full; the caller continues with fresh ones.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+from creditlab.engine.scoring.columnar.compile import (
+    B_HAS,
+    B_HAS_MAX,
+    B_HAS_MIN,
+    B_MAX,
+    B_MAX_INCL,
+    B_MIN,
+    B_MIN_INCL,
+    B_RANK,
+    E_ACTION,
+    E_DUR_D,
+    E_DUR_HAS,
+    E_DUR_M,
+    E_DUR_Y,
+    E_FLAG,
+    E_GRADE,
+    E_KIND,
+    E_MODE,
+    E_POLICY,
+    E_TIER_END,
+    E_TIER_START,
+    E_VALUE,
+    E_WINDOW,
+    R_CAP_HAS,
+    R_CAP_PER,
+    R_CAP_POINTS,
+    R_EFF_END,
+    R_EFF_START,
+    R_EXP_D,
+    R_EXP_HAS,
+    R_EXP_M,
+    R_EXP_Y,
+    R_FREQ_PER,
+    R_FREQ_TIMES,
+    R_GROUP,
+    R_RANK,
+    R_SAME_ACT,
+)
+from creditlab.engine.scoring.columnar.dates import add_duration
+
+__all__ = ["CHANGES", "NOTES", "reduce_scheme"]
+
+# Item codes: notes (why the applied points differ) and changes (what else happened).
+SAME_ACT, FREQUENCY, CAP_RULE, CAP_GROUP, CLAMPED, MISSING, NO_TIER, NO_QUANTITY_TIER, \
+    BELOW, AT_MOST, COUNT_TIER, UNQUANTIFIED = range(1, 13)
+SCORE_SET, GRADE_SET, FLAG_ADDED, FLAG_REMOVED, LAPSES_ON, LAPSED = range(21, 27)
+NOTES = range(1, 13)
+CHANGES = range(21, 27)
+
+RULE, LAPSE, FINISH = 0, 1, 2
+"""Entry kinds: a rule that fired, a lapse before an event, a lapse at the end."""
+NONE_DAY = 1 << 62
+"""An `until` that never comes (a duration the source does not give)."""
+ABSENT = -(1 << 62)
+UNSET = -(1 << 62)
+LIMIT = 10**18
+# A status of effect_points (values.py): none, with the note of this code.
+_STATUS_NOTE = np.array([0, MISSING, NO_TIER, NO_QUANTITY_TIER, BELOW, AT_MOST], np.int64)
+
+
+# Standing: score, override present, its grade, policy (0 worse_of, 1 replace, 2 given),
+# until, an overflow flag.
+S_SCORE, S_OVERRIDE, S_GRADE, S_POLICY, S_UNTIL, S_OVERFLOW = range(6)
+# Points waiting to lapse: due, rule, event row, given on, points, active, and the event's
+# row in the table as given (for its id).
+L_DUE, L_RULE, L_ROW, L_GIVEN, L_POINTS, L_ACTIVE, L_ID = range(7)
+
+
+@njit(cache=True, inline="always")
+def _band(score: int, st: Any, bands: Any) -> int:
+    """The grade shown, as a band index (-1: none): `Reducer.band`."""
+    by = -1
+    for b in range(bands.shape[0]):
+        if bands[b, B_HAS] == 0:
+            continue
+        low = bands[b, B_MIN]
+        if bands[b, B_HAS_MIN] and (score < low or (score == low and not bands[b, B_MIN_INCL])):
+            continue
+        high = bands[b, B_MAX]
+        if bands[b, B_HAS_MAX] and (score > high or (score == high
+                                                     and not bands[b, B_MAX_INCL])):
+            continue
+        by = bands[b, B_RANK]
+        break
+    if st[S_OVERRIDE] == 0:
+        return int(by)
+    grade = st[S_GRADE]
+    if st[S_POLICY] == 2:
+        return int(by if by >= 0 else grade)
+    if st[S_POLICY] == 1 or by < 0:
+        return int(grade)
+    return int(max(by, grade))
+
+
+@njit(cache=True, inline="always")
+def _within(cap: int, total: int, points: int) -> tuple[int, bool]:
+    """`points` cut so that |total + points| stays within `cap`: `durable.reduce._within`."""
+    room = max(cap - abs(total), 0)
+    if abs(points) <= room:
+        return points, False
+    if room == 0:
+        return 0, True
+    return (room if points > 0 else -room), True
+
+
+@njit(cache=True, inline="always")
+def _within_scale(score: int, delta: int, scale: Any) -> tuple[int, bool]:
+    if scale[0] == 0:
+        return delta, False
+    target = min(max(score + delta, scale[1]), scale[2])
+    return target - score, target != score + delta
+
+
+@njit(cache=True, inline="always")
+def _entry(ints: Any, nums: Any, n: Any, kind: int, row: int, s: int, rule: int,
+           event_row: int, at: int, before: int, band_before: int) -> int:
+    e = n[0]
+    ints[e, 0] = kind
+    ints[e, 1] = row
+    ints[e, 2] = s
+    ints[e, 3] = rule
+    ints[e, 4] = event_row
+    ints[e, 5] = at
+    ints[e, 6] = 0
+    ints[e, 7] = band_before
+    ints[e, 8] = band_before
+    nums[e, 0] = 0
+    nums[e, 1] = 0
+    nums[e, 2] = before
+    nums[e, 3] = before
+    n[0] = e + 1
+    return int(e)
+
+
+@njit(cache=True, inline="always")
+def _item(items: Any, n: Any, entry: int, code: int, x: int, y: int, z: int) -> None:
+    i = n[1]
+    items[i, 0] = entry
+    items[i, 1] = code
+    items[i, 2] = x
+    items[i, 3] = y
+    items[i, 4] = z
+    n[1] = i + 1
+
+
+@njit(cache=True, inline="always")
+def _later(lp: Any, rules: Any, id_offsets: Any, id_data: Any, k1: int, k2: int) -> bool:
+    if lp[k1, L_DUE] != lp[k2, L_DUE]:
+        return bool(lp[k1, L_DUE] > lp[k2, L_DUE])
+    # Event ids compare as Python compares strings: by code point, which is by UTF-8 byte.
+    a0, a1 = id_offsets[lp[k1, L_ID]], id_offsets[lp[k1, L_ID] + 1]
+    b0, b1 = id_offsets[lp[k2, L_ID]], id_offsets[lp[k2, L_ID] + 1]
+    for x in range(min(a1 - a0, b1 - b0)):
+        if id_data[a0 + x] != id_data[b0 + x]:
+            return bool(id_data[a0 + x] > id_data[b0 + x])
+    if a1 - a0 != b1 - b0:
+        return bool(a1 - a0 > b1 - b0)
+    return bool(rules[lp[k1, L_RULE], R_RANK] > rules[lp[k2, L_RULE], R_RANK])
+
+
+@njit(cache=True)
+def _lapse(day: int, row: int, kind: int, s: int, st: Any, lp: Any, rules: Any, bands: Any,
+           scale: Any, id_offsets: Any, id_data: Any, ints: Any, nums: Any, items: Any,
+           n: Any, due: Any) -> None:
+    """Reverse the points due by `day`, oldest first (`Reducer.lapse`)."""
+    count = 0
+    for k in range(n[3]):
+        if lp[k, L_ACTIVE] and lp[k, L_DUE] <= day:
+            count += 1
+    if count == 0:
+        return
+    j = 0
+    for k in range(n[3]):
+        if lp[k, L_ACTIVE] and lp[k, L_DUE] <= day:
+            due[j] = k
+            j += 1
+    # By (due, event id, rule id), as the durable reducer sorts: few items at a time.
+    for x in range(1, count):
+        item = due[x]
+        y = x - 1
+        while y >= 0 and _later(lp, rules, id_offsets, id_data, due[y], item):
+            due[y + 1] = due[y]
+            y -= 1
+        due[y + 1] = item
+    for x in range(count):
+        k = due[x]
+        lp[k, L_ACTIVE] = 0
+        before = st[S_SCORE]
+        e = _entry(ints, nums, n, kind, row, s, lp[k, L_RULE], lp[k, L_ROW], lp[k, L_DUE],
+                   before, _band(before, st, bands))
+        reversal, clamped = _within_scale(before, -lp[k, L_POINTS], scale)
+        st[S_SCORE] = before + reversal
+        nums[e, 1] = reversal
+        nums[e, 3] = st[S_SCORE]
+        ints[e, 8] = _band(st[S_SCORE], st, bands)
+        _item(items, n, e, LAPSED, 0, lp[k, L_GIVEN], 0)
+        if clamped:
+            _item(items, n, e, CLAMPED, 0, 0, 0)
+
+
+@njit(cache=True, inline="always")
+def _expire(day: int, st: Any, flag_until: Any) -> None:
+    """Drop list states and grade overrides whose time has run out (`Standing.expire`)."""
+    if st[S_OVERRIDE] != 0 and st[S_UNTIL] != NONE_DAY and day >= st[S_UNTIL]:
+        st[S_OVERRIDE] = 0
+    for f in range(len(flag_until)):
+        if flag_until[f] != ABSENT and flag_until[f] != NONE_DAY and day >= flag_until[f]:
+            flag_until[f] = ABSENT
+
+
+@njit(cache=True, inline="always")
+def _count_tier(tiers: Any, first: int, last: int, count: int) -> int:
+    reached = -1
+    for t in range(first, last):
+        if count > tiers[t, 0]:
+            reached = t
+    return reached
+
+
+@njit(cache=True, inline="always")
+def _add_points(i: int, r: int, points: int, e: int, st: Any, rules: Any, groups: Any,
+                scale: Any, periods: Any, items: Any, n: Any, rs: Any, gs: Any,
+                base: int) -> None:
+    """Points cut by the rule's cap, the group's cap and the scale (`_add_points`)."""
+    applied = points
+    rkey = 0
+    rtotal = 0
+    capped = rules[r, R_CAP_HAS] != 0
+    if capped:
+        rkey = periods[rules[r, R_CAP_PER], i] + base
+        rtotal = rs[r, 1] if rs[r, 0] == rkey else 0
+        applied, cut = _within(rules[r, R_CAP_POINTS], rtotal, applied)
+        if cut:
+            _item(items, n, e, CAP_RULE, r, 0, 0)
+    g = rules[r, R_GROUP]
+    gkey = 0
+    gtotal = 0
+    if g >= 0:
+        gkey = periods[groups[g, 1], i] + base
+        gtotal = gs[g, 1] if gs[g, 0] == gkey else 0
+        applied, cut = _within(groups[g, 0], gtotal, applied)
+        if cut:
+            _item(items, n, e, CAP_GROUP, g, 0, 0)
+    applied, clamped = _within_scale(st[S_SCORE], applied, scale)
+    if clamped:
+        _item(items, n, e, CLAMPED, 0, 0, 0)
+    if capped:
+        rs[r, 0] = rkey
+        rs[r, 1] = rtotal + applied
+    if g >= 0:
+        gs[g, 0] = gkey
+        gs[g, 1] = gtotal + applied
+    st[S_SCORE] += applied
+
+
+@njit(cache=True, inline="always")
+def _apply(i: int, p: int, r: int, s: int, st: Any, lp: Any, rules: Any, effects: Any,
+           tiers: Any, groups: Any, bands: Any, scale: Any, day: int, periods: Any,
+           slots: Any, status: Any, values: Any, perm: Any, ints: Any, nums: Any,
+           items: Any, n: Any, scored_here: Any, rs: Any, cs: Any, gs: Any, flag_until: Any,
+           base: int) -> None:
+    """One fired rule `r` (pair `p`) on event row `i` (`Reducer._apply_rule`)."""
+    before = st[S_SCORE]
+    e = _entry(ints, nums, n, RULE, i, s, r, i, day, before, _band(before, st, bands))
+    given = 0
+    has_given = False
+    blocked = False
+    same = rules[r, R_SAME_ACT]
+    if same >= 0 and scored_here[same] == i:
+        blocked = True
+        _item(items, n, e, SAME_ACT, r, 0, 0)
+    elif rules[r, R_FREQ_TIMES] > 0:
+        key = periods[rules[r, R_FREQ_PER], i] + base
+        times = rs[r, 3] if rs[r, 2] == key else 0
+        if times >= rules[r, R_FREQ_TIMES]:
+            blocked = True
+            _item(items, n, e, FREQUENCY, r, 0, 0)
+        else:
+            rs[r, 2] = key
+            rs[r, 3] = times + 1
+    first = rules[r, R_EFF_START]
+    for j in range(first, rules[r, R_EFF_END]):
+        kind = effects[j, E_KIND]
+        if kind <= 4:
+            pts = 0
+            if kind == 0:
+                pts = effects[j, E_VALUE]
+            elif kind <= 3:
+                slot = slots[p] + j - first
+                code = status[slot]
+                if code >= 1:
+                    _item(items, n, e, _STATUS_NOTE[code], j, i, 0)
+                    if code <= 3:
+                        continue
+                pts = values[slot]
+            else:
+                counting = not blocked
+                w = effects[j, E_WINDOW]
+                key = periods[w, i] + base
+                c = r * 5 + w
+                count = (cs[c, 1] if cs[c, 0] == key else 0) + (1 if counting else 0)
+                if counting:
+                    cs[c, 0] = key
+                    cs[c, 1] = count
+                lo, hi = effects[j, E_TIER_START], effects[j, E_TIER_END]
+                now = _count_tier(tiers, lo, hi, count)
+                earlier = _count_tier(tiers, lo, hi, count - 1) if counting else now
+                if now < 0 or now == earlier:
+                    _item(items, n, e, COUNT_TIER, j, count, -1)
+                else:
+                    _item(items, n, e, COUNT_TIER, j, count, tiers[now, 0])
+                    pts = tiers[now, 1]
+                    if effects[j, E_MODE] == 1 and earlier >= 0:
+                        pts -= tiers[earlier, 1]
+            given += pts
+            has_given = True
+            if not blocked:
+                _add_points(i, r, pts, e, st, rules, groups, scale, periods, items, n, rs, gs,
+                            base)
+        elif blocked:
+            continue
+        elif kind == 5:
+            st[S_SCORE] = effects[j, E_VALUE]
+            _item(items, n, e, SCORE_SET, j, 0, 0)
+        elif kind == 6:
+            until = NONE_DAY
+            if effects[j, E_DUR_HAS]:
+                until = add_duration(day, effects[j, E_DUR_Y], effects[j, E_DUR_M],
+                                     effects[j, E_DUR_D])
+            st[S_OVERRIDE] = 1
+            st[S_GRADE] = effects[j, E_GRADE]
+            st[S_POLICY] = effects[j, E_POLICY]
+            st[S_UNTIL] = until
+            _item(items, n, e, GRADE_SET, j, until, 0)
+        elif kind == 7:
+            if effects[j, E_ACTION] == 1:
+                until = NONE_DAY
+                if effects[j, E_DUR_HAS]:
+                    until = add_duration(day, effects[j, E_DUR_Y], effects[j, E_DUR_M],
+                                         effects[j, E_DUR_D])
+                flag_until[effects[j, E_FLAG]] = until
+                _item(items, n, e, FLAG_ADDED, j, until, 0)
+            else:
+                flag_until[effects[j, E_FLAG]] = ABSENT
+                _item(items, n, e, FLAG_REMOVED, j, 0, 0)
+        else:
+            _item(items, n, e, UNQUANTIFIED, r, 0, 0)
+    if not blocked:
+        scored_here[r] = i
+    score = st[S_SCORE]
+    if rules[r, R_EXP_HAS] and score != before and not blocked:
+        due = add_duration(day, rules[r, R_EXP_Y], rules[r, R_EXP_M], rules[r, R_EXP_D])
+        k = n[3]
+        lp[k, L_DUE] = due
+        lp[k, L_RULE] = r
+        lp[k, L_ROW] = i
+        lp[k, L_GIVEN] = day
+        lp[k, L_POINTS] = score - before
+        lp[k, L_ACTIVE] = 1
+        lp[k, L_ID] = perm[i]
+        n[3] = k + 1
+        _item(items, n, e, LAPSES_ON, 0, due, 0)
+    if abs(score) >= LIMIT or abs(given) >= LIMIT:
+        st[S_OVERFLOW] = 1
+    ints[e, 6] = 1 if has_given else 0
+    ints[e, 8] = _band(score, st, bands)
+    nums[e, 0] = given
+    nums[e, 1] = score - before
+    nums[e, 3] = score
+
+
+@njit(cache=True)
+def reduce_scheme(rules: Any, effects: Any, tiers: Any, groups: Any, bands: Any, scale: Any,
+                  n_flags: int, day: Any, periods: Any, perm: Any, id_offsets: Any,
+                  id_data: Any, pair_start: Any,
+                  pair_rule: Any, slots: Any, status: Any, values: Any, subj_start: Any,
+                  applicable: Any, start_score: Any, start_grade: Any, has_end: bool, end: int,
+                  first: int, ints: Any, nums: Any, items: Any, results: Any, flags: Any
+                  ) -> tuple[int, int, int, int, int]:
+    """Reduce subjects from `first` on; returns (next subject, entries, items, error,
+    subject in error). Stops before a subject whose entries might not fit in the output."""
+    n_rules = rules.shape[0]
+    cap = ints.shape[0]
+    icap = items.shape[0]
+    widest = 1
+    for r in range(n_rules):
+        widest = max(widest, rules[r, R_EFF_END] - rules[r, R_EFF_START])
+    n = np.zeros(4, np.int64)
+    n_subjects = len(subj_start) - 1
+    most = 0
+    for s in range(first, n_subjects):
+        most = max(most, pair_start[subj_start[s + 1]] - pair_start[subj_start[s]])
+    st = np.zeros(6, np.int64)
+    flag_until = np.full(n_flags, ABSENT, np.int64)
+    rs = np.full((n_rules, 4), UNSET, np.int64)
+    cs = np.full((n_rules * 5, 2), UNSET, np.int64)
+    gs = np.full((groups.shape[0], 2), UNSET, np.int64)
+    lp = np.zeros((most, 7), np.int64)
+    scratch = np.zeros(most, np.int64)
+    scored_here = np.full(n_rules, -1, np.int64)
+    for s in range(first, n_subjects):
+        if not applicable[s]:
+            continue
+        lo, hi = subj_start[s], subj_start[s + 1]
+        pairs = pair_start[hi] - pair_start[lo]
+        if n[0] + 2 * pairs + 1 > cap or n[1] + pairs * (6 * widest + 6) + 1 > icap:
+            return s, n[0], n[1], 0, 0
+        # Period keys carry the subject, so no total of another subject is ever read.
+        base = ((s + 1) << 21) + (1 << 20)
+        for k in range(6):
+            st[k] = 0
+        st[S_SCORE] = start_score[s]
+        if start_grade[s] >= 0:
+            st[S_OVERRIDE] = 1
+            st[S_GRADE] = start_grade[s]
+            st[S_POLICY] = 2
+            st[S_UNTIL] = NONE_DAY
+        for f in range(n_flags):
+            flag_until[f] = ABSENT
+        n[3] = 0
+        scored = 0
+        unscored = 0
+        for i in range(lo, hi):
+            today = day[i]
+            if n[3] > 0:
+                _lapse(today, i, LAPSE, s, st, lp, rules, bands, scale, id_offsets, id_data,
+                       ints, nums, items, n, scratch)
+            if st[S_OVERRIDE] != 0 or n_flags > 0:
+                _expire(today, st, flag_until)
+            p0, p1 = pair_start[i], pair_start[i + 1]
+            if p0 == p1:
+                unscored += 1
+                continue
+            scored += 1
+            for p in range(p0, p1):
+                _apply(i, p, pair_rule[p], s, st, lp, rules, effects, tiers, groups, bands,
+                       scale, today, periods, slots, status, values, perm, ints, nums,
+                       items, n, scored_here, rs, cs, gs, flag_until, base)
+            if st[S_OVERFLOW] != 0:
+                return s, n[0], n[1], 1, s
+        if has_end:
+            if n[3] > 0:
+                _lapse(end, -1, FINISH, s, st, lp, rules, bands, scale, id_offsets, id_data,
+                       ints, nums, items, n, scratch)
+            _expire(end, st, flag_until)
+        results[s, 0] = st[S_SCORE]
+        results[s, 1] = _band(st[S_SCORE], st, bands)
+        results[s, 2] = scored
+        results[s, 3] = unscored
+        for f in range(n_flags):
+            flags[s, f] = flag_until[f] != ABSENT
+    return n_subjects, n[0], n[1], 0, 0

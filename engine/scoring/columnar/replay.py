@@ -1,0 +1,251 @@
+"""The columnar backend's replay: the durable replay's outcomes, accounting and ledger,
+computed over Arrow tables with numpy (matching) and numba (reducing).
+
+`replay_columnar` takes any part of a history that holds whole subjects (a subject's
+rows all in `events`, the subject in `subjects`): every result of a subject depends on
+its own rows and on `end` only, so a city can be replayed partition by partition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from creditlab.engine.canonical import number
+from creditlab.engine.errors import HistoryError, did_you_mean
+from creditlab.engine.inputs.history import StartingPoint
+from creditlab.engine.inputs.scheme import Scheme
+from creditlab.engine.scoring.columnar import reduce as R
+from creditlab.engine.scoring.columnar.compile import CompiledScheme, compile_scheme, pack, scaled
+from creditlab.engine.scoring.columnar.entries import decimals, item_texts, records
+from creditlab.engine.scoring.columnar.match import EPOCH, Events, fired_pairs, prepare_events
+from creditlab.engine.scoring.columnar.values import effect_points
+from creditlab.engine.scoring.ledger import LedgerEntry
+from creditlab.engine.scoring.outcome import Accounting, Outcome
+from creditlab.engine.scoring.tables import LEDGER_SCHEMA, RESULTS_SCHEMA
+
+__all__ = ["ColumnarReplay", "replay_columnar"]
+
+ENTRIES = 1 << 16
+"""Ledger entries per output buffer of the reducer (it grows for a subject with more)."""
+
+
+@dataclass(frozen=True)
+class ColumnarReplay:
+    """Results, ledger and accounting of a columnar replay, as tables (see module doc)."""
+
+    results: pa.Table
+    ledger: pa.Table
+    accounting: tuple[Accounting, ...]
+    schemes: tuple[Scheme, ...] = field(default=(), repr=False)
+
+    def outcomes(self) -> list[Outcome]:
+        """The results as records, in the durable replay's order (subject, scheme)."""
+        return [Outcome(subject=r["subject"], scheme=r["scheme"], start=_number(r["start"]),
+                        score=_number(r["score"]), band=r["band"], flags=tuple(r["flags"]),
+                        events_scored=r["events_scored"],
+                        events_unscored=r["events_unscored"])
+                for r in self.results.to_pylist()]
+
+    def entries(self) -> list[LedgerEntry]:
+        """The ledger as records, equal to the durable replay's, in its order."""
+        sources = {(s.id, r.id): (r.source.model_dump(exclude_none=True), r.fidelity)
+                   for s in self.schemes for r in s.rules}
+        out = []
+        for row in self.ledger.to_pylist():
+            source, _ = sources[(row["scheme"], row["rule"])]
+            out.append(LedgerEntry(
+                kind=row["kind"], at=row["at"], event=row["event"], type=row["type"],
+                subject=row["subject"], scheme=row["scheme"], rule=row["rule"],
+                points=None if row["points"] is None else _number(row["points"]),
+                applied=_number(row["applied"]), score_before=_number(row["score_before"]),
+                score_after=_number(row["score_after"]), band_before=row["band_before"],
+                band_after=row["band_after"], changes=records(row["changes"]),
+                notes=records(row["notes"]), source=source, fidelity=row["fidelity"]))
+        return out
+
+
+def _number(value: Decimal) -> Decimal:
+    return value.to_integral_value() if value == value.to_integral_value() \
+        else value.normalize()
+
+
+def replay_columnar(events: pa.Table, subjects: pa.Table, schemes: Sequence[Scheme], *,
+                    starting: Sequence[StartingPoint] = (), end: date | None) -> ColumnarReplay:
+    """Replay `events` of `subjects` through `schemes` (sorted by id), as the durable
+    backend would; `end` is the day final states are evaluated at (None: no events)."""
+    ev = prepare_events(events, subjects)
+    subj_start = np.searchsorted(ev.subject, np.arange(ev.subjects.num_rows + 1))
+    results: list[pa.Table] = []
+    ledgers: list[pa.Table] = []
+    accounting: list[Accounting] = []
+    for index, scheme in enumerate(schemes):
+        part = _replay_scheme(ev, subj_start, index, scheme, starting, end)
+        results.append(part[0])
+        ledgers.append(part[1])
+        accounting.append(part[2])
+    result = pa.concat_tables(results) if results else RESULTS_SCHEMA.empty_table()
+    result = result.combine_chunks()
+    result = result.take(pc.sort_indices(result, [("subject", "ascending"),
+                                                  ("scheme", "ascending")]))
+    ledger = pa.concat_tables(ledgers) if ledgers else LEDGER_SCHEMA.empty_table()
+    # One chunk, then one take: taking from many chunks is far slower.
+    ledger = ledger.combine_chunks()
+    order = np.lexsort([ledger.column(k).to_numpy() for k in ("order", "scheme_index",
+                                                               "position")])
+    ledger = ledger.take(pa.array(order))
+    return ColumnarReplay(result, ledger, tuple(accounting), tuple(schemes))
+
+
+def _starts(ev: Events, compiled: CompiledScheme, applicable: npt.NDArray[np.bool_],
+            starting: Sequence[StartingPoint]) -> tuple[npt.NDArray[np.int64],
+                                                        npt.NDArray[np.int64]]:
+    """Each subject's starting score and given grade (-1: none): `Reducer.start`."""
+    scheme = compiled.scheme
+    n = ev.subjects.num_rows
+    score = np.full(n, compiled.arrays["scale"][3], np.int64)
+    grade = np.full(n, -1, np.int64)
+    given_here = [p for p in starting if p.scheme == scheme.id]
+    if not given_here:
+        return score, grade
+    ids = {sid: i for i, sid in enumerate(ev.subjects.column("id").to_pylist())}
+    ranks = {b.label: int(compiled.arrays["band_rank"][i]) for i, b in enumerate(scheme.bands)}
+    for given in given_here:
+        s = ids.get(given.subject)
+        if s is None or not applicable[s]:
+            continue
+        if given.grade is not None and given.grade not in ranks:
+            labels = [b.label for b in scheme.bands]
+            raise HistoryError(f"{scheme.id} has no grade {given.grade!r}"
+                               f"{did_you_mean(given.grade, labels)}; its grades: "
+                               f"{', '.join(labels) or 'none'}", line=given.line, field="grade")
+        value = scheme.scale.start if given.score is None else given.score
+        scale = scheme.scale
+        if scale.clamp and scale.min is not None and scale.max is not None and not (
+                scale.min <= value <= scale.max):
+            raise HistoryError(f"starting score {number(value)} is outside {scheme.id}'s "
+                               f"scale, {number(scale.min)} to {number(scale.max)}",
+                               line=given.line, field="score")
+        score[s] = scaled(value, "starting score", "score")
+        if given.grade is not None:
+            grade[s] = ranks[given.grade]
+    return score, grade
+
+
+def _replay_scheme(ev: Events, subj_start: npt.NDArray[np.int64], index: int, scheme: Scheme,
+                   starting: Sequence[StartingPoint], end: date | None
+                   ) -> tuple[pa.Table, pa.Table, Accounting]:
+    compiled = compile_scheme(scheme)
+    applicable = ev.kind == scheme.subject_kind
+    start_score, start_grade = _starts(ev, compiled, applicable, starting)
+    rows, rules = fired_pairs(ev, scheme, applicable)
+    slot_start, slot_status, slot_points = effect_points(ev, compiled, rows, rules)
+    packed = pack(compiled.arrays)
+    pair_start = np.searchsorted(rows, np.arange(ev.n + 1))
+    n_subjects = ev.subjects.num_rows
+    outcome = np.zeros((n_subjects, 4), np.int64)
+    flags = np.zeros((n_subjects, len(compiled.flags)), np.bool_)
+    end_day = 0 if end is None else end.toordinal() - EPOCH
+    widest = int(np.max(np.diff(compiled.arrays["eff_start"]), initial=1))
+    capacity = ENTRIES
+    parts: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]] = []
+    first = 0
+    while first < n_subjects:
+        out = (np.zeros((capacity, 9), np.int64), np.zeros((capacity, 4), np.int64),
+               np.zeros((capacity * (3 * widest + 3), 5), np.int64))
+        done, n_entries, n_items, error, where = R.reduce_scheme(
+            packed.rules, packed.effects, packed.tiers, packed.groups, packed.bands,
+            packed.scale, len(compiled.flags), ev.day, ev.periods, ev.perm, ev.id_offsets,
+            ev.id_data, pair_start,
+            rules.astype(np.int64), slot_start, slot_status.astype(np.int64), slot_points,
+            subj_start, applicable, start_score, start_grade, end is not None, end_day, first,
+            *out, outcome, flags)
+        if error:
+            subject = ev.subjects.column("id")[where].as_py()
+            raise HistoryError(f"the score of {subject!r} in {scheme.id} leaves the range the "
+                               "columnar backend holds exactly (magnitude below 10^12)",
+                               field="events")
+        if done == first and n_entries == 0:
+            capacity *= 4  # one subject needs more room than a buffer has
+            continue
+        parts.append((out[0][:n_entries], out[1][:n_entries], out[2][:n_items]))
+        first = done
+    ledger = _ledger(ev, compiled, index, parts)
+    chosen = np.flatnonzero(applicable)
+    results = _results(ev, compiled, chosen, start_score, outcome, flags)
+    scored = int(outcome[chosen, 2].sum())
+    unscored = int(outcome[chosen, 3].sum())
+    return results, ledger, Accounting(scheme.id, ev.n, scored, unscored,
+                                       ev.n - scored - unscored)
+
+
+def _results(ev: Events, compiled: CompiledScheme, chosen: npt.NDArray[np.int64],
+             start: npt.NDArray[np.int64], outcome: npt.NDArray[np.int64],
+             flags: npt.NDArray[np.bool_]) -> pa.Table:
+    labels = pa.array([b.label for b in compiled.scheme.bands] + [None], pa.string())
+    band = outcome[chosen, 1]
+    set_rows, set_cols = np.nonzero(flags[chosen])
+    offsets = np.zeros(len(chosen) + 1, np.int32)
+    np.cumsum(np.bincount(set_rows, minlength=len(chosen)), out=offsets[1:])
+    names = pa.array(list(compiled.flags), pa.string()).take(pa.array(set_cols, pa.int64()))
+    return pa.table({
+        "subject": ev.subjects.column("id").take(pa.array(chosen)),
+        "scheme": pa.repeat(pa.scalar(compiled.scheme.id, pa.string()), len(chosen)),
+        "start": decimals(start[chosen]), "score": decimals(outcome[chosen, 0]),
+        "band": labels.take(pa.array(np.where(band < 0, len(labels) - 1, band))),
+        "flags": pa.ListArray.from_arrays(pa.array(offsets), names),
+        "events_scored": outcome[chosen, 2], "events_unscored": outcome[chosen, 3],
+    }, schema=RESULTS_SCHEMA)
+
+
+def _ledger(ev: Events, compiled: CompiledScheme, index: int,
+            parts: list[tuple[Any, ...]]) -> pa.Table:
+    if not parts:
+        return LEDGER_SCHEMA.empty_table()
+    base = np.cumsum([0] + [len(p[0]) for p in parts])
+    ints = np.concatenate([p[0] for p in parts])
+    nums = np.concatenate([p[1] for p in parts])
+    items = np.concatenate([p[2] + np.array([[b, 0, 0, 0, 0]])
+                            for p, b in zip(parts, base[:-1], strict=True)])
+    n = len(ints)
+    kind, row, subject, rule, event_row, at, has_points, band_before, band_after = ints.T
+    position = np.where(kind == R.FINISH, ev.n, ev.position[np.maximum(row, 0)])
+    # An entry's order within (position, scheme): its index within its run of entries of
+    # one event; finish lapses run on through all subjects, as the durable replay counts.
+    finish = kind == R.FINISH
+    starts = np.flatnonzero(np.r_[True, row[1:] != row[:-1]]) if n else np.zeros(0, int)
+    run = np.zeros(n, np.int64)
+    run[starts] = starts
+    order = np.arange(n) - np.maximum.accumulate(run)
+    order[finish] = np.arange(int(finish.sum()))
+    changes, notes = item_texts(compiled, ev, items, n)
+    labels = pa.array([b.label for b in compiled.scheme.bands] + [None], pa.string())
+    nolabel = len(labels) - 1
+    rules = compiled.scheme.rules
+    taken = pa.array(ev.perm[event_row])
+    return pa.table({
+        "position": position, "scheme_index": np.full(n, index, np.int32),
+        "order": order.astype(np.int32),
+        "kind": pa.array(["rule", "lapse"], pa.string()).take(
+            pa.array(np.minimum(kind, 1))),
+        "at": pa.array((at + 0).astype("datetime64[D]"), pa.date32()),
+        "event": ev.table.column("id").take(taken), "type": ev.table.column("type").take(taken),
+        "subject": ev.subjects.column("id").take(pa.array(subject)),
+        "scheme": pa.repeat(pa.scalar(compiled.scheme.id, pa.string()), n),
+        "rule": pa.array(list(compiled.rule_ids), pa.string()).take(pa.array(rule)),
+        "points": decimals(nums[:, 0], has_points == 1), "applied": decimals(nums[:, 1]),
+        "score_before": decimals(nums[:, 2]), "score_after": decimals(nums[:, 3]),
+        "band_before": labels.take(pa.array(np.where(band_before < 0, nolabel, band_before))),
+        "band_after": labels.take(pa.array(np.where(band_after < 0, nolabel, band_after))),
+        "changes": changes, "notes": notes,
+        "fidelity": pa.array([r.fidelity for r in rules], pa.string()).take(pa.array(rule)),
+    }, schema=LEDGER_SCHEMA)
+
