@@ -220,3 +220,21 @@ def test_every_section_resolves_and_reads_at_1280x720(chromium: str, tmp_path: P
         width, height, pixels = _png_pixels(shot)
         assert (width, height) == (1280, 720)
         assert len(set(pixels)) > 16, f"{anchor}: the screenshot is blank"
+
+
+PRINTED_PAGES = 24
+"""A4 landscape pages of the example's report through all 21 schemes when printed (30
+before scheme charts were fitted four to a page in print): a regression guard."""
+
+
+@pytest.mark.slow
+def test_the_example_prints_in_a_bounded_number_of_pages(chromium: str, runner: Any,
+                                                          tmp_path: Path) -> None:
+    page = tmp_path / "report.html"
+    result = runner.invoke(cli, ["report", str(ROOT / "fixtures" / "example.yaml"),
+                                 "-o", str(page)])
+    assert result.exit_code == 0, result.output
+    pdf = tmp_path / "report.pdf"
+    _browse(chromium, page, tmp_path, "--no-pdf-header-footer", f"--print-to-pdf={pdf}")
+    counts = [int(n) for n in re.findall(rb"/Count (\d+)", pdf.read_bytes())]
+    assert counts and max(counts) <= PRINTED_PAGES, max(counts, default=0)

@@ -62,10 +62,10 @@ dl.signs dt{font-weight:bold;text-align:center;min-width:1.5rem}dl.signs dd{marg
  figure.chart{border:none;padding:0;margin:.3rem 0 .8rem}
  figure.chart .plot{width:100% !important;max-height:88vh}
  div.schemes{display:grid;grid-template-columns:1fr 1fr;column-gap:1rem}
- figure[data-chart=scheme] .plot{height:40vh !important}
+ figure[data-chart=scheme] .plot{height:33vh !important}
  table.ledger{font-size:7pt}
  nav.contents{font-size:9pt;border:none;padding:0}
- figure[data-chart=trajectory] .plot{height:47vh !important}
+ figure[data-chart=trajectory] .plot{height:80vh !important}
  figure[data-chart=population] .plot{height:58vh !important}
  figcaption{font-size:8.5pt;margin-top:.1rem}figure.chart h3{font-size:11pt;margin:0}
  p{margin:.3rem 0}
@@ -141,8 +141,20 @@ DRAW = """<script>(function () {
       console.error("chart " + divs[i].id + ": " + err);
     }
   }
-  // Printed, a chart takes the page's width, then the screen's again.
-  function fit() { for (var j = 0; j < divs.length; j++) { Plotly.Plots.resize(divs[j]); } }
+  // Printed, a chart takes the height the print style gives its box (so that two to four
+  // fit on a page) and the page's width; after printing, its own height again.
+  function fit() {
+    var printing = window.matchMedia && window.matchMedia("print").matches;
+    for (var j = 0; j < divs.length; j++) {
+      var div = divs[j];
+      if (!div.layout) { continue; }
+      if (div.dataset.height === undefined) { div.dataset.height = div.layout.height || ""; }
+      var height = printing ? div.parentNode.getBoundingClientRect().height
+                            : (Number(div.dataset.height) || null);
+      Plotly.relayout(div, {height: height});
+      Plotly.Plots.resize(div);
+    }
+  }
   if (window.matchMedia) {
     window.matchMedia("print").addListener(function () { fit(); });
   }
