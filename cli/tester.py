@@ -10,8 +10,9 @@ from collections.abc import Sequence
 import click
 
 from creditlab.engine.checks.scenario_tests import TestOutcome, find_test_files, run_file
+from creditlab.engine.scoring.replay import Backend
 
-from .output import check_output, force_option, json_text, output_file
+from .output import backend_option, check_output, force_option, json_text, output_file
 
 __all__ = ["COMMANDS", "test_command"]
 
@@ -29,7 +30,9 @@ _NOT_XML = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ff
 @click.option("-o", "--output", metavar="FILE", type=click.Path(dir_okay=False),
               help="Write the report to FILE instead of stdout.")
 @force_option
-def test_command(paths: Sequence[str], fmt: str, output: str | None, force: bool) -> None:
+@backend_option
+def test_command(paths: Sequence[str], fmt: str, output: str | None, force: bool,
+                 backend: Backend) -> None:
     """Run scenario test files: a history, its scheme(s) and the results expected.
 
     A folder is searched recursively for *.yaml. Each file passes when every key it
@@ -46,7 +49,7 @@ def test_command(paths: Sequence[str], fmt: str, output: str | None, force: bool
     if not files:
         raise click.ClickException(f"no test files (*.yaml) in {', '.join(paths)}")
     check_output(output, force=force, inputs=files)
-    outcomes = [run_file(f) for f in files]
+    outcomes = [run_file(f, backend) for f in files]
     with output_file(output, force=force, inputs=files) as out:
         if fmt == "json":
             click.echo(json_text([o.as_dict() for o in outcomes], out, indent=2), file=out)

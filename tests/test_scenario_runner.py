@@ -46,10 +46,11 @@ def mixed(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_the_shipped_scenarios_all_pass(runner):
+@pytest.mark.parametrize("backend", ["durable", "columnar"])
+def test_the_shipped_scenarios_all_pass(runner, backend):
     count = len(list(SCENARIOS.rglob("*.yaml")))
     assert count > 400
-    result = run(runner, SCENARIOS)
+    result = run(runner, SCENARIOS, "--backend", backend)
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[-1] == f"{count} passed, 0 failed"

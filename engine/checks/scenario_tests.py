@@ -41,7 +41,7 @@ from creditlab.engine.inputs.load import load_scheme
 from creditlab.engine.inputs.located import Located, clip, load_yaml, short
 from creditlab.engine.inputs.scheme import Scheme
 from creditlab.engine.inputs.vocabulary import shipped_vocabulary
-from creditlab.engine.scoring.replay import Replay, replay
+from creditlab.engine.scoring.replay import Backend, Replay, replay
 
 __all__ = ["HISTORY_KEYS", "LEDGER_KEYS", "RESULT_KEYS", "TEST_KEYS", "Mismatch",
            "ScenarioTest", "ScenarioTestError", "TestOutcome", "check", "find_test_files",
@@ -242,10 +242,12 @@ def _check_expect(expect: dict[str, Any], several: bool, fail: _Fail) -> None:
                            "expect", part, i)
 
 
-def check(test: ScenarioTest, result: Replay | None = None) -> list[Mismatch]:
-    """Every expectation of `test` its replay does not meet, in the file's order."""
+def check(test: ScenarioTest, result: Replay | None = None,
+          backend: Backend = "durable") -> list[Mismatch]:
+    """Every expectation of `test` its replay (by `backend`) does not meet, in the file's
+    order."""
     if result is None:
-        result = replay(test.history, list(test.schemes))
+        result = replay(test.history, list(test.schemes), backend=backend)
     line_of = test.located.line_of
     out: list[Mismatch] = []
     results = {(r.subject, r.scheme): plain(r.as_dict()) for r in result.results}
@@ -281,13 +283,13 @@ def check(test: ScenarioTest, result: Replay | None = None) -> list[Mismatch]:
     return out
 
 
-def run_file(path: str | Path) -> TestOutcome:
+def run_file(path: str | Path, backend: Backend = "durable") -> TestOutcome:
     """Load, replay and check one test file; an invalid file is an error record."""
     start = time.perf_counter()
     file = str(path)
     try:
         test = load_test(path)
-        mismatches = check(test)
+        mismatches = check(test, backend=backend)
     except InputError as exc:
         same_file = exc.file == file
         return TestOutcome(file, "error", error=str(exc),
