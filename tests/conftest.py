@@ -19,6 +19,14 @@ from creditlab.engine.inputs.located import Located
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(autouse=True)
+def _no_terminal_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Output widths as a pipe gets them (160 columns) unless a test asks for another:
+    pytest-xdist's workers run with COLUMNS=80 and LINES=24 in their environment."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.delenv("LINES", raising=False)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-goldens", action="store_true",
                      help="Rewrite tests/golden/* from the current output.")
