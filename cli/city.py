@@ -56,7 +56,7 @@ def dask_client(local: bool, scheduler: str | None) -> Iterator[Any]:
         return
     workers = max(1, min(os.cpu_count() or 1, 8))
     with LocalCluster(n_workers=workers, threads_per_worker=1,  # type: ignore[no-untyped-call]
-                      processes=True, dashboard_address=None) as cluster, \
+                      processes=True, dashboard_address=":0") as cluster, \
             Client(cluster) as client:  # type: ignore[no-untyped-call]
         yield client
 

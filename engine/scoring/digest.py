@@ -68,8 +68,9 @@ def _text(column: pa.Array) -> np.ndarray:
     words = np.array([0 if w is None else int.from_bytes(
         hashlib.blake2b(w.encode("utf-8"), digest_size=8).digest(), "little")
         for w in encoded.dictionary.to_pylist()] + [0], dtype="<u8")
-    codes = encoded.indices.fill_null(len(words) - 1).to_numpy(zero_copy_only=False)
-    return words[codes].view(np.uint8).reshape(-1, 8)
+    codes: np.ndarray = encoded.indices.fill_null(len(words) - 1).to_numpy(
+        zero_copy_only=False)
+    return np.asarray(words[codes].view(np.uint8).reshape(-1, 8))
 
 
 def _number(column: pa.Array) -> np.ndarray:
@@ -92,10 +93,10 @@ def _fixed(column: pa.Array, kind: str) -> np.ndarray:
     if kind == "number":
         return _number(column)
     if kind == "day":
-        days = column.cast(pa.int32()).to_numpy(zero_copy_only=False).astype("<i4")
-        return days.view(np.uint8).reshape(-1, 4)
-    counts = column.cast(pa.int64()).to_numpy(zero_copy_only=False).astype("<i8")
-    return counts.view(np.uint8).reshape(-1, 8)
+        days: np.ndarray = column.cast(pa.int32()).to_numpy(zero_copy_only=False)
+        return np.asarray(days.astype("<i4").view(np.uint8).reshape(-1, 4))
+    counts: np.ndarray = column.cast(pa.int64()).to_numpy(zero_copy_only=False)
+    return np.asarray(counts.astype("<i8").view(np.uint8).reshape(-1, 8))
 
 
 def _block(table: pa.Table, tag: bytes, fields: tuple[tuple[str, str], ...],
@@ -143,7 +144,8 @@ def subject_digests(results: pa.Table, ledger: pa.Table) -> pa.Table:
     e_offsets = np.frombuffer(events.buffers()[1], dtype=np.int64)[
         events.offset:events.offset + len(events) + 1]
     e_data = memoryview(events.buffers()[2] or b"")
-    r_view, l_view = memoryview(r_block.reshape(-1)), memoryview(l_block.reshape(-1))
+    r_view = memoryview(r_block.reshape(-1).data)
+    l_view = memoryview(l_block.reshape(-1).data)
     r_width, l_width = r_block.shape[1], l_block.shape[1]
     digests = []
     for k in range(count):

@@ -46,7 +46,10 @@ LEDGER_SCHEMA = pa.schema([
 ])
 """`position` is the triggering event's index in replay order (finish lapses: the number
 of events), `scheme_index` the scheme's index among the replayed schemes sorted by id,
-`order` the entry's index within (position, scheme): together, replay order."""
+`order` the entry's index within (position, scheme): together, replay order. A backend may
+give the few-valued text columns (kind, type, scheme, rule, bands, changes, notes,
+fidelity) as dictionaries of the same values (the columnar backend does:
+`scoring.columnar.ledger_table.LEDGER_TYPES`); the digest and the files read both."""
 
 
 def _exact(value: Decimal | None) -> Decimal | None:

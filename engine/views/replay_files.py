@@ -10,7 +10,9 @@ Each part is written by whoever replayed it (this process or a Dask worker), so 
 folder must be reachable by every worker. The folder is made new: an existing folder is
 used only when empty, and no file in it is ever replaced (`files.replacing`). Numbers are
 Float64, as in every creditlab frame (exact for the engine's scores, which have at most
-a few decimals); `changes` and `notes` are the canonical JSON of the entry's records;
+a few decimals); `changes` and `notes` are the canonical JSON of the entry's records; the
+columnar backend's ledger parts keep its few-valued text columns as dictionaries (pandas
+reads them as categoricals, polars as categoricals or strings);
 `manifest.json` is written last, so a folder without it is an unfinished replay.
 """
 

@@ -9,6 +9,7 @@ joined from those texts with Arrow list operations, never entry by entry in Pyth
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import date, timedelta
 from decimal import Decimal
@@ -30,6 +31,8 @@ from creditlab.engine.scoring.columnar.values import event_value
 __all__ = ["decimals", "item_texts", "records", "to_date"]
 
 EPOCH = date(1970, 1, 1)
+_SMALL = (1 << 63) // 1000
+"""Millionths below this in magnitude are billionths in int64."""
 _DECIMAL_FIELDS = {"points", "min", "max", "threshold", "score"}
 _DATE_FIELDS = {"until", "on", "given_on"}
 _KINDS: dict[str, Any] = {cls.kind: cls for cls in (
@@ -44,15 +47,30 @@ def to_date(day: int) -> date:
 
 def decimals(millionths: npt.NDArray[np.int64], valid: npt.NDArray[np.bool_] | None = None
              ) -> pa.Array:
-    """int64 millionths as `decimal128(38, 9)`, exactly (built from the unscaled words)."""
-    words = np.empty((len(millionths), 2), np.int64)
-    words[:, 0] = millionths
-    words[:, 1] = np.where(millionths < 0, -1, 0)
-    mask = None if valid is None else pa.array(valid).buffers()[1]
-    six = pa.Array.from_buffers(pa.decimal128(38, 6), len(millionths),
-                                [mask, pa.py_buffer(words.tobytes())],
-                                null_count=-1 if valid is not None else 0)
-    return six.cast(pa.decimal128(38, 9))
+    """int64 millionths as `decimal128(38, 9)`, exactly: the 128-bit words of the value
+    in billionths (x 1000) are made with numpy, never through Python numbers."""
+    x = np.ascontiguousarray(millionths, np.int64)
+    words = np.empty((len(x), 2), np.int64)
+    if not len(x) or max(int(x.max()), -int(x.min())) < _SMALL:
+        np.multiply(x, 1000, out=words[:, 0])  # fits in 64 bits: the high word is the sign
+        np.right_shift(x, 63, out=words[:, 1])
+        return _decimal_array(words, valid)
+    # x * 1000 = (hi * 1000) * 2^32 + lo * 1000, with hi = x >> 32 (signed) and lo the low
+    # 32 bits: both products fit in 64 bits, and the sum is carried into the high word.
+    high = (x >> 32) * 1000
+    low = (x & 0xFFFFFFFF).astype(np.uint64) * np.uint64(1000)
+    shifted = (high & 0xFFFFFFFF).astype(np.uint64) << np.uint64(32)
+    words[:, 0] = (shifted + low).view(np.int64)
+    words[:, 1] = (high >> 32) + (words[:, 0].view(np.uint64) < shifted)
+    return _decimal_array(words, valid)
+
+
+def _decimal_array(words: npt.NDArray[np.int64], valid: npt.NDArray[np.bool_] | None
+                   ) -> pa.Array:
+    mask = None if valid is None else pa.array(valid, pa.bool_()).buffers()[1]
+    return pa.Array.from_buffers(pa.decimal128(38, 9), len(words),
+                                 [mask, pa.py_buffer(words)],
+                                 null_count=-1 if valid is not None else 0)
 
 
 def _record(compiled: CompiledScheme, events: Events, code: int, a: int, b: int,
@@ -109,9 +127,9 @@ def _factorize(keys: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], int]
     return codes.astype(np.int64), len(uniques)
 
 
-def item_texts(compiled: CompiledScheme, events: Events, items: npt.NDArray[np.int64],
-               n_entries: int) -> tuple[pa.Array, pa.Array]:
-    """(changes, notes): each entry's canonical JSON text of its records."""
+def _distinct_items(compiled: CompiledScheme, events: Events, items: npt.NDArray[np.int64]
+                    ) -> tuple[npt.NDArray[np.int64], list[str]]:
+    """Each item's index among the distinct items, and each distinct item's text."""
     keyed = items[:, 1:].copy()
     # Notes that name an event row depend on it only through the attribute's value (a
     # value with no tier) or not at all.
@@ -132,19 +150,76 @@ def item_texts(compiled: CompiledScheme, events: Events, items: npt.NDArray[np.i
     where = np.zeros(n_distinct, np.int64)
     where[inverse[::-1]] = np.arange(len(inverse))[::-1]
     unique = items[where, 1:]  # a representative of each: its own row, when it names one
-    texts = [dumps(L.record(_record(compiled, events, *map(int, row)))) for row in unique]
-    text_of = pa.array(texts, pa.string())
-    columns = []
+    return inverse, [_text(compiled, events, *map(int, row)) for row in unique]
+
+
+def _text(compiled: CompiledScheme, events: Events, code: int, a: int, b: int, c: int
+          ) -> str:
+    """The canonical JSON text of one item's record."""
+    if code in (R.LAPSES_ON, R.LAPSED):
+        return _day_text(code, b)  # the same in every scheme: made once per day
+    return dumps(L.record(_record(compiled, events, code, a, b, c)))
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _day_text(code: int, day: int) -> str:
+    return dumps(L.record(L.LapsesOn(to_date(day)) if code == R.LAPSES_ON
+                          else L.Lapsed(to_date(day))))
+
+
+def _lists(entry: npt.NDArray[np.int64], item: npt.NDArray[np.int64], n_entries: int,
+           n_items: int) -> tuple[npt.NDArray[np.int64], list[list[int]]]:
+    """Each entry's index among the distinct lists of items, and each distinct list.
+
+    `entry` (nondecreasing) and `item` give each item's entry and its distinct item. The
+    lists grow one place at a time, as a tree of prefixes: a node is (parent, item), named
+    by hashing, so no list is ever built in Python but for each distinct one.
+    """
+    node = np.zeros(n_entries, np.int64)  # 0: the empty list
+    parents = [np.zeros(1, np.int64)]
+    last = [np.full(1, -1, np.int64)]
+    count = 1
+    if len(entry):
+        starts = np.flatnonzero(np.r_[True, entry[1:] != entry[:-1]])
+        run = np.zeros(len(entry), np.int64)
+        run[starts] = starts
+        place = np.arange(len(entry)) - np.maximum.accumulate(run)
+        for k in range(int(place.max()) + 1):
+            chosen = place == k
+            rows = entry[chosen]
+            key = node[rows] * (n_items + 1) + item[chosen]
+            codes, uniques = pd.factorize(key)
+            node[rows] = count + codes
+            parents.append(uniques // (n_items + 1))
+            last.append(uniques % (n_items + 1))
+            count += len(uniques)
+    parent = np.concatenate(parents)
+    tail = np.concatenate(last)
+    inverse, used = pd.factorize(node)
+    lists = []
+    for leaf in used.tolist():
+        chain: list[int] = []
+        while leaf != 0:
+            chain.append(int(tail[leaf]))
+            leaf = int(parent[leaf])
+        lists.append(chain[::-1])
+    return inverse.astype(np.int64), lists
+
+
+def item_texts(compiled: CompiledScheme, events: Events, items: npt.NDArray[np.int64],
+               n_entries: int) -> tuple[tuple[npt.NDArray[np.int64], list[str]],
+                                        tuple[npt.NDArray[np.int64], list[str]]]:
+    """(changes, notes), each as (every entry's code, the text of each code): the
+    canonical JSON text of the entry's records, made once per distinct list of them."""
+    inverse, found = _distinct_items(compiled, events, items)
+    out = []
     for codes in (R.CHANGES, R.NOTES):
         chosen = np.isin(items[:, 1], list(codes))
-        entry = items[chosen, 0]
-        values = text_of.take(pa.array(inverse.reshape(-1)[chosen]))
-        offsets = np.zeros(n_entries + 1, np.int32)
-        np.cumsum(np.bincount(entry, minlength=n_entries), out=offsets[1:])
-        lists = pa.ListArray.from_arrays(pa.array(offsets), values)
-        joined = pc.binary_join(lists, ",")
-        columns.append(pc.binary_join_element_wise("[", joined, "]", ""))
-    return columns[0], columns[1]
+        code, lists = _lists(items[chosen, 0], inverse[chosen], n_entries, len(found))
+        # `dumps` of a list is its items' texts joined: each item's text is made once.
+        out.append((code, ["[" + ",".join([found[i] for i in chain]) + "]"
+                           for chain in lists]))
+    return out[0], out[1]
 
 
 def records(text: str) -> tuple[Any, ...]:

@@ -76,7 +76,10 @@ class Events:
 
     def values(self, name: str, rows: npt.NDArray[np.int64]) -> pa.Array:
         """The attribute `name` of (sorted) `rows` as the table holds it."""
-        return self.table.column(name).combine_chunks().take(pa.array(self.perm[rows]))
+        column = self.table.column(name)
+        # `prepare_events` leaves one chunk; combining it again would copy the column.
+        whole = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+        return whole.take(pa.array(self.perm[rows]))
 
     def column(self, name: str) -> Column | None:
         """The attribute column `name`, converted once; None when the table has none."""
@@ -125,7 +128,7 @@ def prepare_events(events: pa.Table, subjects: pa.Table) -> Events:
     subject = found.combine_chunks().to_numpy(zero_copy_only=False).astype(np.int64)
     position = events.column("position").combine_chunks().to_numpy(
         zero_copy_only=False).astype(np.int64)
-    perm = np.lexsort((position, subject))
+    perm = _by_subject(subject, position)
     at = events.column("at").combine_chunks().to_numpy(zero_copy_only=False)[perm]
     day = at.astype("datetime64[D]").astype(np.int64)
     periods = np.stack([
@@ -153,6 +156,21 @@ def prepare_events(events: pa.Table, subjects: pa.Table) -> Events:
         born_key=_year_day(born_days.astype(np.int64)), day_key=_year_day(day))
 
 
+def _by_subject(subject: npt.NDArray[np.int64], position: npt.NDArray[np.int64]
+                ) -> npt.NDArray[np.int64]:
+    """The rows in (subject, position) order, ties in row order: by one integer key when
+    both fit in it and no two keys are equal (any sort is then the stable one)."""
+    if len(position) and int(position.min()) >= 0 and int(position.max()) < (1 << 32) \
+            and int(subject.max()) < (1 << 30):
+        key = (subject << 32) | position
+        order: npt.NDArray[np.int64] = np.argsort(key)
+        ordered = key[order]
+        if not np.any(ordered[1:] == ordered[:-1]):
+            return order
+    stable: npt.NDArray[np.int64] = np.lexsort((position, subject))
+    return stable
+
+
 def fired_pairs(ev: Events, scheme: Scheme, applicable: npt.NDArray[np.bool_]
                 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]:
     """(row, rule) of every rule of `scheme` that fires, sorted by row then rule index.
@@ -175,7 +193,8 @@ def fired_pairs(ev: Events, scheme: Scheme, applicable: npt.NDArray[np.bool_]
         return np.zeros(0, np.int64), np.zeros(0, np.int32)
     rows_all = np.concatenate(rows_out)
     rules_all = np.concatenate(rules_out)
-    order = np.lexsort((rules_all, rows_all))
+    # A row meets a rule at most once: (row, rule) keys are distinct, any sort will do.
+    order = np.argsort(rows_all * len(scheme.rules) + rules_all)
     return rows_all[order], rules_all[order]
 
 

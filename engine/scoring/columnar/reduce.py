@@ -14,6 +14,11 @@ rule and period stands for the durable reducer's dict of every period seen.
 The reducer writes ledger entries as rows of arrays, and their changes and notes as
 items `(entry, code, a, b, c)` that `replay` turns into records. It stops at a subject
 boundary when the output arrays are full; the caller continues with fresh ones.
+
+Numba counts references to arrays atomically, on every call that passes one: the rule's
+application and the expiry of states, which run for every fired rule and every event,
+are written out in the loop rather than called, and the small helpers that remain take
+as few arrays as they can (`_band` takes the standing's fields as numbers).
 """
 
 from __future__ import annotations
@@ -84,15 +89,15 @@ _STATUS_NOTE = np.array([0, MISSING, NO_TIER, NO_QUANTITY_TIER, BELOW, AT_MOST],
 
 
 # Standing: score, override present, its grade, policy (0 worse_of, 1 replace, 2 given),
-# until, an overflow flag.
-S_SCORE, S_OVERRIDE, S_GRADE, S_POLICY, S_UNTIL, S_OVERFLOW = range(6)
+# until, an overflow flag, the first day any points waiting to lapse are due.
+S_SCORE, S_OVERRIDE, S_GRADE, S_POLICY, S_UNTIL, S_OVERFLOW, S_NEXT_DUE = range(7)
 # Points waiting to lapse: due, rule, event row, given on, points, active, and the event's
 # row in the table as given (for its id).
 L_DUE, L_RULE, L_ROW, L_GIVEN, L_POINTS, L_ACTIVE, L_ID = range(7)
 
 
 @njit(cache=True, inline="always")
-def _band(score: int, st: Any, bands: Any) -> int:
+def _band(score: int, bands: Any, override: int, grade: int, policy: int) -> int:
     """The grade shown, as a band index (-1: none): `Reducer.band`."""
     by = -1
     for b in range(bands.shape[0]):
@@ -107,12 +112,11 @@ def _band(score: int, st: Any, bands: Any) -> int:
             continue
         by = bands[b, B_RANK]
         break
-    if st[S_OVERRIDE] == 0:
+    if override == 0:
         return int(by)
-    grade = st[S_GRADE]
-    if st[S_POLICY] == 2:
+    if policy == 2:
         return int(by if by >= 0 else grade)
-    if st[S_POLICY] == 1 or by < 0:
+    if policy == 1 or by < 0:
         return int(grade)
     return int(max(by, grade))
 
@@ -189,16 +193,17 @@ def _lapse(day: int, row: int, kind: int, s: int, st: Any, lp: Any, rules: Any, 
            n: Any, due: Any) -> None:
     """Reverse the points due by `day`, oldest first (`Reducer.lapse`)."""
     count = 0
+    later = NONE_DAY
     for k in range(n[3]):
-        if lp[k, L_ACTIVE] and lp[k, L_DUE] <= day:
-            count += 1
+        if lp[k, L_ACTIVE]:
+            if lp[k, L_DUE] <= day:
+                due[count] = k
+                count += 1
+            else:
+                later = min(later, lp[k, L_DUE])
+    st[S_NEXT_DUE] = later
     if count == 0:
         return
-    j = 0
-    for k in range(n[3]):
-        if lp[k, L_ACTIVE] and lp[k, L_DUE] <= day:
-            due[j] = k
-            j += 1
     # By (due, event id, rule id), as the durable reducer sorts: few items at a time.
     for x in range(1, count):
         item = due[x]
@@ -212,12 +217,14 @@ def _lapse(day: int, row: int, kind: int, s: int, st: Any, lp: Any, rules: Any, 
         lp[k, L_ACTIVE] = 0
         before = st[S_SCORE]
         e = _entry(ints, nums, n, kind, row, s, lp[k, L_RULE], lp[k, L_ROW], lp[k, L_DUE],
-                   before, _band(before, st, bands))
+                   before, _band(before, bands, st[S_OVERRIDE], st[S_GRADE],
+                                 st[S_POLICY]))
         reversal, clamped = _within_scale(before, -lp[k, L_POINTS], scale)
         st[S_SCORE] = before + reversal
         nums[e, 1] = reversal
         nums[e, 3] = st[S_SCORE]
-        ints[e, 8] = _band(st[S_SCORE], st, bands)
+        ints[e, 8] = _band(st[S_SCORE], bands, st[S_OVERRIDE], st[S_GRADE],
+                           st[S_POLICY])
         _item(items, n, e, LAPSED, 0, lp[k, L_GIVEN], 0)
         if clamped:
             _item(items, n, e, CLAMPED, 0, 0, 0)
@@ -242,158 +249,6 @@ def _count_tier(tiers: Any, first: int, last: int, count: int) -> int:
     return reached
 
 
-@njit(cache=True, inline="always")
-def _add_points(i: int, r: int, points: int, e: int, st: Any, rules: Any, groups: Any,
-                scale: Any, periods: Any, items: Any, n: Any, rs: Any, gs: Any,
-                base: int) -> None:
-    """Points cut by the rule's cap, the group's cap and the scale (`_add_points`)."""
-    applied = points
-    rkey = 0
-    rtotal = 0
-    capped = rules[r, R_CAP_HAS] != 0
-    if capped:
-        rkey = periods[rules[r, R_CAP_PER], i] + base
-        rtotal = rs[r, 1] if rs[r, 0] == rkey else 0
-        applied, cut = _within(rules[r, R_CAP_POINTS], rtotal, applied)
-        if cut:
-            _item(items, n, e, CAP_RULE, r, 0, 0)
-    g = rules[r, R_GROUP]
-    gkey = 0
-    gtotal = 0
-    if g >= 0:
-        gkey = periods[groups[g, 1], i] + base
-        gtotal = gs[g, 1] if gs[g, 0] == gkey else 0
-        applied, cut = _within(groups[g, 0], gtotal, applied)
-        if cut:
-            _item(items, n, e, CAP_GROUP, g, 0, 0)
-    applied, clamped = _within_scale(st[S_SCORE], applied, scale)
-    if clamped:
-        _item(items, n, e, CLAMPED, 0, 0, 0)
-    if capped:
-        rs[r, 0] = rkey
-        rs[r, 1] = rtotal + applied
-    if g >= 0:
-        gs[g, 0] = gkey
-        gs[g, 1] = gtotal + applied
-    st[S_SCORE] += applied
-
-
-@njit(cache=True, inline="always")
-def _apply(i: int, p: int, r: int, s: int, st: Any, lp: Any, rules: Any, effects: Any,
-           tiers: Any, groups: Any, bands: Any, scale: Any, day: int, periods: Any,
-           slots: Any, status: Any, values: Any, perm: Any, ints: Any, nums: Any,
-           items: Any, n: Any, scored_here: Any, rs: Any, cs: Any, gs: Any, flag_until: Any,
-           base: int) -> None:
-    """One fired rule `r` (pair `p`) on event row `i` (`Reducer._apply_rule`)."""
-    before = st[S_SCORE]
-    e = _entry(ints, nums, n, RULE, i, s, r, i, day, before, _band(before, st, bands))
-    given = 0
-    has_given = False
-    blocked = False
-    same = rules[r, R_SAME_ACT]
-    if same >= 0 and scored_here[same] == i:
-        blocked = True
-        _item(items, n, e, SAME_ACT, r, 0, 0)
-    elif rules[r, R_FREQ_TIMES] > 0:
-        key = periods[rules[r, R_FREQ_PER], i] + base
-        times = rs[r, 3] if rs[r, 2] == key else 0
-        if times >= rules[r, R_FREQ_TIMES]:
-            blocked = True
-            _item(items, n, e, FREQUENCY, r, 0, 0)
-        else:
-            rs[r, 2] = key
-            rs[r, 3] = times + 1
-    first = rules[r, R_EFF_START]
-    for j in range(first, rules[r, R_EFF_END]):
-        kind = effects[j, E_KIND]
-        if kind <= 4:
-            pts = 0
-            if kind == 0:
-                pts = effects[j, E_VALUE]
-            elif kind <= 3:
-                slot = slots[p] + j - first
-                code = status[slot]
-                if code >= 1:
-                    _item(items, n, e, _STATUS_NOTE[code], j, i, 0)
-                    if code <= 3:
-                        continue
-                pts = values[slot]
-            else:
-                counting = not blocked
-                w = effects[j, E_WINDOW]
-                key = periods[w, i] + base
-                c = r * 5 + w
-                count = (cs[c, 1] if cs[c, 0] == key else 0) + (1 if counting else 0)
-                if counting:
-                    cs[c, 0] = key
-                    cs[c, 1] = count
-                lo, hi = effects[j, E_TIER_START], effects[j, E_TIER_END]
-                now = _count_tier(tiers, lo, hi, count)
-                earlier = _count_tier(tiers, lo, hi, count - 1) if counting else now
-                if now < 0 or now == earlier:
-                    _item(items, n, e, COUNT_TIER, j, count, -1)
-                else:
-                    _item(items, n, e, COUNT_TIER, j, count, tiers[now, 0])
-                    pts = tiers[now, 1]
-                    if effects[j, E_MODE] == 1 and earlier >= 0:
-                        pts -= tiers[earlier, 1]
-            given += pts
-            has_given = True
-            if not blocked:
-                _add_points(i, r, pts, e, st, rules, groups, scale, periods, items, n, rs, gs,
-                            base)
-        elif blocked:
-            continue
-        elif kind == 5:
-            st[S_SCORE] = effects[j, E_VALUE]
-            _item(items, n, e, SCORE_SET, j, 0, 0)
-        elif kind == 6:
-            until = NONE_DAY
-            if effects[j, E_DUR_HAS]:
-                until = add_duration(day, effects[j, E_DUR_Y], effects[j, E_DUR_M],
-                                     effects[j, E_DUR_D])
-            st[S_OVERRIDE] = 1
-            st[S_GRADE] = effects[j, E_GRADE]
-            st[S_POLICY] = effects[j, E_POLICY]
-            st[S_UNTIL] = until
-            _item(items, n, e, GRADE_SET, j, until, 0)
-        elif kind == 7:
-            if effects[j, E_ACTION] == 1:
-                until = NONE_DAY
-                if effects[j, E_DUR_HAS]:
-                    until = add_duration(day, effects[j, E_DUR_Y], effects[j, E_DUR_M],
-                                         effects[j, E_DUR_D])
-                flag_until[effects[j, E_FLAG]] = until
-                _item(items, n, e, FLAG_ADDED, j, until, 0)
-            else:
-                flag_until[effects[j, E_FLAG]] = ABSENT
-                _item(items, n, e, FLAG_REMOVED, j, 0, 0)
-        else:
-            _item(items, n, e, UNQUANTIFIED, r, 0, 0)
-    if not blocked:
-        scored_here[r] = i
-    score = st[S_SCORE]
-    if rules[r, R_EXP_HAS] and score != before and not blocked:
-        due = add_duration(day, rules[r, R_EXP_Y], rules[r, R_EXP_M], rules[r, R_EXP_D])
-        k = n[3]
-        lp[k, L_DUE] = due
-        lp[k, L_RULE] = r
-        lp[k, L_ROW] = i
-        lp[k, L_GIVEN] = day
-        lp[k, L_POINTS] = score - before
-        lp[k, L_ACTIVE] = 1
-        lp[k, L_ID] = perm[i]
-        n[3] = k + 1
-        _item(items, n, e, LAPSES_ON, 0, due, 0)
-    if abs(score) >= LIMIT or abs(given) >= LIMIT:
-        st[S_OVERFLOW] = 1
-    ints[e, 6] = 1 if has_given else 0
-    ints[e, 8] = _band(score, st, bands)
-    nums[e, 0] = given
-    nums[e, 1] = score - before
-    nums[e, 3] = score
-
-
 @njit(cache=True)
 def reduce_scheme(rules: Any, effects: Any, tiers: Any, groups: Any, bands: Any, scale: Any,
                   n_flags: int, day: Any, periods: Any, perm: Any, id_offsets: Any,
@@ -415,7 +270,7 @@ def reduce_scheme(rules: Any, effects: Any, tiers: Any, groups: Any, bands: Any,
     most = 0
     for s in range(first, n_subjects):
         most = max(most, pair_start[subj_start[s + 1]] - pair_start[subj_start[s]])
-    st = np.zeros(6, np.int64)
+    st = np.zeros(7, np.int64)
     flag_until = np.full(n_flags, ABSENT, np.int64)
     rs = np.full((n_rules, 4), UNSET, np.int64)
     cs = np.full((n_rules * 5, 2), UNSET, np.int64)
@@ -432,8 +287,9 @@ def reduce_scheme(rules: Any, effects: Any, tiers: Any, groups: Any, bands: Any,
             return s, n[0], n[1], 0, 0
         # Period keys carry the subject, so no total of another subject is ever read.
         base = ((s + 1) << 21) + (1 << 20)
-        for k in range(6):
+        for k in range(7):
             st[k] = 0
+        st[S_NEXT_DUE] = NONE_DAY
         st[S_SCORE] = start_score[s]
         if start_grade[s] >= 0:
             st[S_OVERRIDE] = 1
@@ -447,20 +303,168 @@ def reduce_scheme(rules: Any, effects: Any, tiers: Any, groups: Any, bands: Any,
         unscored = 0
         for i in range(lo, hi):
             today = day[i]
-            if n[3] > 0:
+            if today >= st[S_NEXT_DUE]:
                 _lapse(today, i, LAPSE, s, st, lp, rules, bands, scale, id_offsets, id_data,
                        ints, nums, items, n, scratch)
-            if st[S_OVERRIDE] != 0 or n_flags > 0:
-                _expire(today, st, flag_until)
+            # `_expire`, written out: this runs for every event (see below).
+            if st[S_OVERRIDE] != 0 and st[S_UNTIL] != NONE_DAY and today >= st[S_UNTIL]:
+                st[S_OVERRIDE] = 0
+            for f in range(n_flags):
+                if flag_until[f] != ABSENT and flag_until[f] != NONE_DAY \
+                        and today >= flag_until[f]:
+                    flag_until[f] = ABSENT
             p0, p1 = pair_start[i], pair_start[i + 1]
             if p0 == p1:
                 unscored += 1
                 continue
             scored += 1
             for p in range(p0, p1):
-                _apply(i, p, pair_rule[p], s, st, lp, rules, effects, tiers, groups, bands,
-                       scale, today, periods, slots, status, values, perm, ints, nums,
-                       items, n, scored_here, rs, cs, gs, flag_until, base)
+                # `Reducer._apply_rule`: one fired rule r (pair p) on event row i, written
+                # out here rather than called: arrays passed to a helper are reference
+                # counted on every call, which costs more than the rule itself.
+                r = pair_rule[p]
+                before = st[S_SCORE]
+                e = _entry(ints, nums, n, RULE, i, s, r, i, today, before,
+                           _band(before, bands, st[S_OVERRIDE], st[S_GRADE],
+                                 st[S_POLICY]))
+                given = 0
+                has_given = False
+                blocked = False
+                same = rules[r, R_SAME_ACT]
+                if same >= 0 and scored_here[same] == i:
+                    blocked = True
+                    _item(items, n, e, SAME_ACT, r, 0, 0)
+                elif rules[r, R_FREQ_TIMES] > 0:
+                    key = periods[rules[r, R_FREQ_PER], i] + base
+                    times = rs[r, 3] if rs[r, 2] == key else 0
+                    if times >= rules[r, R_FREQ_TIMES]:
+                        blocked = True
+                        _item(items, n, e, FREQUENCY, r, 0, 0)
+                    else:
+                        rs[r, 2] = key
+                        rs[r, 3] = times + 1
+                e_first = rules[r, R_EFF_START]
+                for j in range(e_first, rules[r, R_EFF_END]):
+                    kind = effects[j, E_KIND]
+                    if kind <= 4:
+                        pts = 0
+                        if kind == 0:
+                            pts = effects[j, E_VALUE]
+                        elif kind <= 3:
+                            slot = slots[p] + j - e_first
+                            code = status[slot]
+                            if code >= 1:
+                                _item(items, n, e, _STATUS_NOTE[code], j, i, 0)
+                                if code <= 3:
+                                    continue
+                            pts = values[slot]
+                        else:
+                            counting = not blocked
+                            w = effects[j, E_WINDOW]
+                            key = periods[w, i] + base
+                            c = r * 5 + w
+                            count = (cs[c, 1] if cs[c, 0] == key else 0) + (
+                                1 if counting else 0)
+                            if counting:
+                                cs[c, 0] = key
+                                cs[c, 1] = count
+                            t_lo, t_hi = effects[j, E_TIER_START], effects[j, E_TIER_END]
+                            now = _count_tier(tiers, t_lo, t_hi, count)
+                            earlier = _count_tier(tiers, t_lo, t_hi, count - 1) if counting \
+                                else now
+                            if now < 0 or now == earlier:
+                                _item(items, n, e, COUNT_TIER, j, count, -1)
+                            else:
+                                _item(items, n, e, COUNT_TIER, j, count, tiers[now, 0])
+                                pts = tiers[now, 1]
+                                if effects[j, E_MODE] == 1 and earlier >= 0:
+                                    pts -= tiers[earlier, 1]
+                        given += pts
+                        has_given = True
+                        if not blocked:
+                            # `_add_points`: cut by the rule's cap, the group's cap, the scale.
+                            applied = pts
+                            rkey = 0
+                            rtotal = 0
+                            capped = rules[r, R_CAP_HAS] != 0
+                            if capped:
+                                rkey = periods[rules[r, R_CAP_PER], i] + base
+                                rtotal = rs[r, 1] if rs[r, 0] == rkey else 0
+                                applied, cut = _within(rules[r, R_CAP_POINTS], rtotal, applied)
+                                if cut:
+                                    _item(items, n, e, CAP_RULE, r, 0, 0)
+                            g = rules[r, R_GROUP]
+                            gkey = 0
+                            gtotal = 0
+                            if g >= 0:
+                                gkey = periods[groups[g, 1], i] + base
+                                gtotal = gs[g, 1] if gs[g, 0] == gkey else 0
+                                applied, cut = _within(groups[g, 0], gtotal, applied)
+                                if cut:
+                                    _item(items, n, e, CAP_GROUP, g, 0, 0)
+                            applied, clamped = _within_scale(st[S_SCORE], applied, scale)
+                            if clamped:
+                                _item(items, n, e, CLAMPED, 0, 0, 0)
+                            if capped:
+                                rs[r, 0] = rkey
+                                rs[r, 1] = rtotal + applied
+                            if g >= 0:
+                                gs[g, 0] = gkey
+                                gs[g, 1] = gtotal + applied
+                            st[S_SCORE] += applied
+                    elif blocked:
+                        continue
+                    elif kind == 5:
+                        st[S_SCORE] = effects[j, E_VALUE]
+                        _item(items, n, e, SCORE_SET, j, 0, 0)
+                    elif kind == 6:
+                        until = NONE_DAY
+                        if effects[j, E_DUR_HAS]:
+                            until = add_duration(today, effects[j, E_DUR_Y], effects[j, E_DUR_M],
+                                                 effects[j, E_DUR_D])
+                        st[S_OVERRIDE] = 1
+                        st[S_GRADE] = effects[j, E_GRADE]
+                        st[S_POLICY] = effects[j, E_POLICY]
+                        st[S_UNTIL] = until
+                        _item(items, n, e, GRADE_SET, j, until, 0)
+                    elif kind == 7:
+                        if effects[j, E_ACTION] == 1:
+                            until = NONE_DAY
+                            if effects[j, E_DUR_HAS]:
+                                until = add_duration(today, effects[j, E_DUR_Y],
+                                                     effects[j, E_DUR_M], effects[j, E_DUR_D])
+                            flag_until[effects[j, E_FLAG]] = until
+                            _item(items, n, e, FLAG_ADDED, j, until, 0)
+                        else:
+                            flag_until[effects[j, E_FLAG]] = ABSENT
+                            _item(items, n, e, FLAG_REMOVED, j, 0, 0)
+                    else:
+                        _item(items, n, e, UNQUANTIFIED, r, 0, 0)
+                if not blocked:
+                    scored_here[r] = i
+                score = st[S_SCORE]
+                if rules[r, R_EXP_HAS] and score != before and not blocked:
+                    due = add_duration(today, rules[r, R_EXP_Y], rules[r, R_EXP_M],
+                                       rules[r, R_EXP_D])
+                    k = n[3]
+                    lp[k, L_DUE] = due
+                    lp[k, L_RULE] = r
+                    lp[k, L_ROW] = i
+                    lp[k, L_GIVEN] = today
+                    lp[k, L_POINTS] = score - before
+                    lp[k, L_ACTIVE] = 1
+                    lp[k, L_ID] = perm[i]
+                    n[3] = k + 1
+                    st[S_NEXT_DUE] = min(st[S_NEXT_DUE], due)
+                    _item(items, n, e, LAPSES_ON, 0, due, 0)
+                if abs(score) >= LIMIT or abs(given) >= LIMIT:
+                    st[S_OVERFLOW] = 1
+                ints[e, 6] = 1 if has_given else 0
+                ints[e, 8] = _band(score, bands, st[S_OVERRIDE], st[S_GRADE],
+                                   st[S_POLICY])
+                nums[e, 0] = given
+                nums[e, 1] = score - before
+                nums[e, 3] = score
             if st[S_OVERFLOW] != 0:
                 return s, n[0], n[1], 1, s
         if has_end:
@@ -469,7 +473,8 @@ def reduce_scheme(rules: Any, effects: Any, tiers: Any, groups: Any, bands: Any,
                        ints, nums, items, n, scratch)
             _expire(end, st, flag_until)
         results[s, 0] = st[S_SCORE]
-        results[s, 1] = _band(st[S_SCORE], st, bands)
+        results[s, 1] = _band(st[S_SCORE], bands, st[S_OVERRIDE], st[S_GRADE],
+                              st[S_POLICY])
         results[s, 2] = scored
         results[s, 3] = unscored
         for f in range(n_flags):

@@ -4,6 +4,11 @@ computed over Arrow tables with numpy (matching) and numba (reducing).
 `replay_columnar` takes any part of a history that holds whole subjects (a subject's
 rows all in `events`, the subject in `subjects`): every result of a subject depends on
 its own rows and on `end` only, so a city can be replayed partition by partition.
+
+The results table has `tables.RESULTS_SCHEMA`; the ledger table has
+`ledger_table.LEDGER_TYPES`: `tables.LEDGER_SCHEMA` with its few-valued text columns as
+dictionaries of the same values, so that a million entries' texts are made and stored
+once per distinct value (the digest, Parquet and `entries` read them as the strings).
 """
 
 from __future__ import annotations
@@ -12,12 +17,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from creditlab.engine.canonical import number
 from creditlab.engine.errors import HistoryError, did_you_mean
@@ -25,12 +28,17 @@ from creditlab.engine.inputs.history import StartingPoint
 from creditlab.engine.inputs.scheme import Scheme
 from creditlab.engine.scoring.columnar import reduce as R
 from creditlab.engine.scoring.columnar.compile import CompiledScheme, compile_scheme, pack, scaled
-from creditlab.engine.scoring.columnar.entries import decimals, item_texts, records
+from creditlab.engine.scoring.columnar.entries import decimals, records
+from creditlab.engine.scoring.columnar.ledger_table import (
+    SchemeEntries,
+    ledger_table,
+    scheme_entries,
+)
 from creditlab.engine.scoring.columnar.match import EPOCH, Events, fired_pairs, prepare_events
 from creditlab.engine.scoring.columnar.values import effect_points
 from creditlab.engine.scoring.ledger import LedgerEntry
 from creditlab.engine.scoring.outcome import Accounting, Outcome
-from creditlab.engine.scoring.tables import LEDGER_SCHEMA, RESULTS_SCHEMA
+from creditlab.engine.scoring.tables import RESULTS_SCHEMA
 
 __all__ = ["ColumnarReplay", "replay_columnar"]
 
@@ -85,24 +93,24 @@ def replay_columnar(events: pa.Table, subjects: pa.Table, schemes: Sequence[Sche
     ev = prepare_events(events, subjects)
     subj_start = np.searchsorted(ev.subject, np.arange(ev.subjects.num_rows + 1))
     results: list[pa.Table] = []
-    ledgers: list[pa.Table] = []
+    entries: list[SchemeEntries] = []
     accounting: list[Accounting] = []
+    # Results by (subject, scheme): subjects are numbered in id order, so the key is two
+    # integers, the subject's number and the scheme's rank by id.
+    ranks = {sid: r for r, sid in enumerate(sorted(s.id for s in schemes))}
+    keys: list[npt.NDArray[np.int64]] = []
     for index, scheme in enumerate(schemes):
         part = _replay_scheme(ev, subj_start, index, scheme, starting, end)
         results.append(part[0])
-        ledgers.append(part[1])
-        accounting.append(part[2])
+        keys.append(part[1] * len(schemes) + ranks[scheme.id])
+        entries.append(part[2])
+        accounting.append(part[3])
     result = pa.concat_tables(results) if results else RESULTS_SCHEMA.empty_table()
     result = result.combine_chunks()
-    result = result.take(pc.sort_indices(result, [("subject", "ascending"),
-                                                  ("scheme", "ascending")]))
-    ledger = pa.concat_tables(ledgers) if ledgers else LEDGER_SCHEMA.empty_table()
-    # One chunk, then one take: taking from many chunks is far slower.
-    ledger = ledger.combine_chunks()
-    order = np.lexsort([ledger.column(k).to_numpy() for k in ("order", "scheme_index",
-                                                               "position")])
-    ledger = ledger.take(pa.array(order))
-    return ColumnarReplay(result, ledger, tuple(accounting), tuple(schemes))
+    if keys:
+        result = result.take(pa.array(np.argsort(np.concatenate(keys), kind="stable")))
+    return ColumnarReplay(result, ledger_table(ev, entries), tuple(accounting),
+                          tuple(schemes))
 
 
 def _starts(ev: Events, compiled: CompiledScheme, applicable: npt.NDArray[np.bool_],
@@ -142,30 +150,34 @@ def _starts(ev: Events, compiled: CompiledScheme, applicable: npt.NDArray[np.boo
 
 def _replay_scheme(ev: Events, subj_start: npt.NDArray[np.int64], index: int, scheme: Scheme,
                    starting: Sequence[StartingPoint], end: date | None
-                   ) -> tuple[pa.Table, pa.Table, Accounting]:
+                   ) -> tuple[pa.Table, npt.NDArray[np.int64], SchemeEntries, Accounting]:
     compiled = compile_scheme(scheme)
     applicable = ev.kind == scheme.subject_kind
     start_score, start_grade = _starts(ev, compiled, applicable, starting)
     rows, rules = fired_pairs(ev, scheme, applicable)
     slot_start, slot_status, slot_points = effect_points(ev, compiled, rows, rules)
     packed = pack(compiled.arrays)
-    pair_start = np.searchsorted(rows, np.arange(ev.n + 1))
+    pair_start = np.zeros(ev.n + 1, np.int64)  # rows are sorted: counts, summed
+    np.cumsum(np.bincount(rows, minlength=ev.n), out=pair_start[1:])
     n_subjects = ev.subjects.num_rows
     outcome = np.zeros((n_subjects, 4), np.int64)
     flags = np.zeros((n_subjects, len(compiled.flags)), np.bool_)
     end_day = 0 if end is None else end.toordinal() - EPOCH
     widest = int(np.max(np.diff(compiled.arrays["eff_start"]), initial=1))
     capacity = ENTRIES
+    pair_rule = rules.astype(np.int64)
+    status = slot_status.astype(np.int64)
     parts: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]] = []
     first = 0
     while first < n_subjects:
-        out = (np.zeros((capacity, 9), np.int64), np.zeros((capacity, 4), np.int64),
-               np.zeros((capacity * (3 * widest + 3), 5), np.int64))
+        # Not zeroed: the reducer writes every field of what it counts as written.
+        out = (np.empty((capacity, 9), np.int64), np.empty((capacity, 4), np.int64),
+               np.empty((capacity * (3 * widest + 3), 5), np.int64))
         done, n_entries, n_items, error, where = R.reduce_scheme(
             packed.rules, packed.effects, packed.tiers, packed.groups, packed.bands,
             packed.scale, len(compiled.flags), ev.day, ev.periods, ev.perm, ev.id_offsets,
             ev.id_data, pair_start,
-            rules.astype(np.int64), slot_start, slot_status.astype(np.int64), slot_points,
+            pair_rule, slot_start, status, slot_points,
             subj_start, applicable, start_score, start_grade, end is not None, end_day, first,
             *out, outcome, flags)
         if error:
@@ -178,12 +190,12 @@ def _replay_scheme(ev: Events, subj_start: npt.NDArray[np.int64], index: int, sc
             continue
         parts.append((out[0][:n_entries], out[1][:n_entries], out[2][:n_items]))
         first = done
-    ledger = _ledger(ev, compiled, index, parts)
+    ledger = scheme_entries(ev, compiled, index, parts)
     chosen = np.flatnonzero(applicable)
     results = _results(ev, compiled, chosen, start_score, outcome, flags)
     scored = int(outcome[chosen, 2].sum())
     unscored = int(outcome[chosen, 3].sum())
-    return results, ledger, Accounting(scheme.id, ev.n, scored, unscored,
+    return results, chosen, ledger, Accounting(scheme.id, ev.n, scored, unscored,
                                        ev.n - scored - unscored)
 
 
@@ -204,48 +216,3 @@ def _results(ev: Events, compiled: CompiledScheme, chosen: npt.NDArray[np.int64]
         "flags": pa.ListArray.from_arrays(pa.array(offsets), names),
         "events_scored": outcome[chosen, 2], "events_unscored": outcome[chosen, 3],
     }, schema=RESULTS_SCHEMA)
-
-
-def _ledger(ev: Events, compiled: CompiledScheme, index: int,
-            parts: list[tuple[Any, ...]]) -> pa.Table:
-    if not parts:
-        return LEDGER_SCHEMA.empty_table()
-    base = np.cumsum([0] + [len(p[0]) for p in parts])
-    ints = np.concatenate([p[0] for p in parts])
-    nums = np.concatenate([p[1] for p in parts])
-    items = np.concatenate([p[2] + np.array([[b, 0, 0, 0, 0]])
-                            for p, b in zip(parts, base[:-1], strict=True)])
-    n = len(ints)
-    kind, row, subject, rule, event_row, at, has_points, band_before, band_after = ints.T
-    position = np.where(kind == R.FINISH, ev.n, ev.position[np.maximum(row, 0)])
-    # An entry's order within (position, scheme): its index within its run of entries of
-    # one event; finish lapses run on through all subjects, as the durable replay counts.
-    finish = kind == R.FINISH
-    starts = np.flatnonzero(np.r_[True, row[1:] != row[:-1]]) if n else np.zeros(0, int)
-    run = np.zeros(n, np.int64)
-    run[starts] = starts
-    order = np.arange(n) - np.maximum.accumulate(run)
-    order[finish] = np.arange(int(finish.sum()))
-    changes, notes = item_texts(compiled, ev, items, n)
-    labels = pa.array([b.label for b in compiled.scheme.bands] + [None], pa.string())
-    nolabel = len(labels) - 1
-    rules = compiled.scheme.rules
-    taken = pa.array(ev.perm[event_row])
-    return pa.table({
-        "position": position, "scheme_index": np.full(n, index, np.int32),
-        "order": order.astype(np.int32),
-        "kind": pa.array(["rule", "lapse"], pa.string()).take(
-            pa.array(np.minimum(kind, 1))),
-        "at": pa.array((at + 0).astype("datetime64[D]"), pa.date32()),
-        "event": ev.table.column("id").take(taken), "type": ev.table.column("type").take(taken),
-        "subject": ev.subjects.column("id").take(pa.array(subject)),
-        "scheme": pa.repeat(pa.scalar(compiled.scheme.id, pa.string()), n),
-        "rule": pa.array(list(compiled.rule_ids), pa.string()).take(pa.array(rule)),
-        "points": decimals(nums[:, 0], has_points == 1), "applied": decimals(nums[:, 1]),
-        "score_before": decimals(nums[:, 2]), "score_after": decimals(nums[:, 3]),
-        "band_before": labels.take(pa.array(np.where(band_before < 0, nolabel, band_before))),
-        "band_after": labels.take(pa.array(np.where(band_after < 0, nolabel, band_after))),
-        "changes": changes, "notes": notes,
-        "fidelity": pa.array([r.fidelity for r in rules], pa.string()).take(pa.array(rule)),
-    }, schema=LEDGER_SCHEMA)
-

@@ -84,7 +84,9 @@ def effect_points(ev: Events, compiled: CompiledScheme, rows: npt.NDArray[np.int
     np.cumsum(counts, out=slot_start[1:])
     status = np.zeros(int(slot_start[-1]), np.int8)
     points = np.zeros(int(slot_start[-1]), np.int64)
-    by_rule = np.argsort(rules, kind="stable")
+    # A stable sort of small integers is a radix sort in numpy.
+    narrow = rules.astype(np.int16) if len(eff_start) < (1 << 15) else rules
+    by_rule = np.argsort(narrow, kind="stable")
     bounds = np.searchsorted(rules[by_rule], np.arange(len(eff_start)))
     for e, effect in enumerate(compiled.effects):
         if not valued(effect):
