@@ -7,7 +7,7 @@ is computed per subject, and the subjects' digests are combined in subject order
 1. Each row of the results table (`scoring/tables.py`, sorted by subject then scheme) and
    of the ledger table (in replay order) becomes a record of bytes:
    - a text field (scheme, kind, type, rule, band, changes, notes, fidelity; a result's
-     flags joined by commas) is the first 8 bytes of the BLAKE2b digest of its UTF-8 text,
+     flags joined by commas) is the BLAKE2b hash (8-byte digest size) of its UTF-8 text,
      or 8 zero bytes for null;
    - a number (start, score, points, applied, score_before, score_after) is a null flag
      byte and its exact value as a 16-byte little-endian integer of billionths
