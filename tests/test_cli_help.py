@@ -10,7 +10,10 @@ import pytest
 
 from creditlab.cli.main import cli
 
-_FORMAT_WORDS = {"table", "text", "json", "jsonl", "csv", "parquet", "html", "junit", "github", "sarif"}
+_FORMAT_WORDS = {"table", "text", "json", "jsonl", "csv", "parquet", "html", "junit", "github",
+                 "sarif"}
+
+
 @pytest.mark.parametrize("name", sorted(cli.commands))
 def test_format_help_names_exactly_the_choices(name):
     command = cli.commands[name]
