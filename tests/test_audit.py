@@ -87,6 +87,25 @@ def test_a_reward_with_negative_points_breaks_direction(runner, tmp_path):
     assert any(e["rule"] == "fz_r_good_deeds" and e["applied"] < 0 for e in out["ledger"])
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_negative_reward_in_the_whole_scheme_is_caught_at_every_seed(runner, tmp_path,
+                                                                       seed):
+    """All 130 rules kept. The random histories alone let this mutant pass at seeds 0 and 1
+    (and 34 of 46 such mutants: each Fuzhou reward at -50, seeds 0 and 1); the histories
+    aimed at each rule they missed catch it."""
+    def negative(d):
+        rule_of(d, "fz_r_exemplary_party_member")["effects"][0].update(points=-50)
+
+    path = mutant(tmp_path, "fuzhou_yuming", negative)
+    result = runner.invoke(cli, ["audit", str(path), "--property", "direction", "--seed",
+                                 str(seed), "--counterexamples", str(tmp_path / "cx"),
+                                 "--format", "json"], catch_exceptions=False)
+    assert result.exit_code == 1
+    row = failed(json.loads(result.output), "direction")
+    assert "fz_r_exemplary_party_member is a reward" in row["message"]
+
+
 def test_swapped_band_bounds_break_band_agreement(runner, tmp_path):
     def swap(d):
         good, dishonest = d["bands"][2], d["bands"][3]
