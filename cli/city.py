@@ -29,6 +29,8 @@ from creditlab.engine.scoring.replay import Backend, Replay, creditlab_version
 from creditlab.engine.scoring.tables import ledger_table, results_table
 from creditlab.engine.views.replay_files import ReplayFolder
 
+from .output import ProgressBar
+
 __all__ = ["check_options", "dask_client", "is_folder_target", "is_parquet_history",
            "replay_history_to_folder", "replay_to_folder", "summary_line"]
 
@@ -81,11 +83,12 @@ def replay_history_to_folder(history: str, schemes: Sequence[Scheme], vocabulary
     opened = open_parquet_history(history, vocabulary)
     source = ParquetPartitions(str(Path(history).resolve()), vocabulary, subjects_per_partition)
     end = opened.as_of or opened.last_day
-    bar = _PartsBar()
+    bar = ProgressBar("replaying")
     try:
         with dask_client(local_dask, scheduler) as client:
             done = replay_partitioned(source, schemes, folder, end=end, client=client,
-                                      progress=bar.update)
+                                      progress=lambda done, total: bar.update(
+                                          "partitions", done, total))
     finally:
         bar.close()
     manifest = _manifest("columnar", opened.sha256, schemes, vocabulary.sha256, end,
@@ -117,27 +120,6 @@ def _positions(result: Replay) -> list[int]:
     index = {e.id: i for i, e in enumerate(result.history.events)}
     total = len(result.history.events)
     return [index[e.event] if e.kind == "rule" else total for e in result.ledger]
-
-
-class _PartsBar:
-    """Partitions done, on stderr."""
-
-    def __init__(self) -> None:
-        from rich.console import Console
-        from rich.progress import Progress
-
-        self._progress = Progress(console=Console(stderr=True), transient=True)
-        self._task: Any = None
-
-    def update(self, done: int, total: int) -> None:
-        if self._task is None:
-            self._progress.start()
-            self._task = self._progress.add_task("replaying partitions", total=total)
-        self._progress.update(self._task, completed=done)
-
-    def close(self) -> None:
-        if self._task is not None:
-            self._progress.stop()
 
 
 def summary_line(done: PartitionedReplay, path: str) -> str:

@@ -3,40 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
-from rich.console import Console
 
 from creditlab.engine.errors import CreditlabError
 from creditlab.engine.inputs.vocabulary import shipped_vocabulary
 from creditlab.engine.simulation.city import MAX_PEOPLE, MAX_YEARS, simulate
 from creditlab.engine.simulation.model import load_city_model
 
+from .output import ProgressBar
+
 __all__ = ["COMMANDS", "DEFAULT_MODEL", "simulate_command"]
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "fixtures" / "city-model.yaml"
 """The shipped city model (every number in it is assumed, and says so)."""
-
-
-class _Progress:
-    """People drawn so far, as a bar on stderr."""
-
-    def __init__(self) -> None:
-        from rich.progress import Progress
-
-        self._progress = Progress(console=Console(stderr=True), transient=True)
-        self._task: Any = None
-
-    def __call__(self, done: int, total: int) -> None:
-        if self._task is None:
-            self._progress.start()
-            self._task = self._progress.add_task("simulating people", total=total)
-        self._progress.update(self._task, completed=done)
-
-    def close(self) -> None:
-        if self._task is not None:
-            self._progress.stop()
 
 
 @click.command("simulate")
@@ -66,16 +46,17 @@ def simulate_command(people: int, years: int, seed: int, model_path: Path | None
         creditlab simulate --people 10000 --years 2 --seed 7 -o city/
         creditlab simulate --people 1000 --model my-city.yaml -o small-city/
     """
-    progress = _Progress()
+    bar = ProgressBar("simulating")
     try:
         model = load_city_model(model_path or DEFAULT_MODEL, shipped_vocabulary())
-        city = simulate(model, people, years, seed, output, progress)
+        city = simulate(model, people, years, seed, output,
+                        lambda done, total: bar.update("people", done, total))
     except CreditlabError as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:  # a full disk while writing: the partial folder is removed
         raise click.ClickException(f"{exc.filename or output}: {exc.strerror or exc}") from None
     finally:
-        progress.close()
+        bar.close()
     click.echo(f"wrote {city.people} people and {city.events} events ({city.parts} parts, "
                f"as of {city.as_of}) to {city.path}")
 

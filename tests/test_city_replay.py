@@ -82,8 +82,8 @@ def test_dask_gives_the_same_digest(city: Path, tmp_path: Path) -> None:
         "part-00000.parquet", "part-00001.parquet", "part-00002.parquet"]
 
 
-def _peak_gib(args: list[str]) -> float:
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL)
+def _peak_gib(args: list[str], env: dict[str, str] | None = None) -> float:
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, env=env)
     _, status, usage = os.wait4(process.pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0, args
     return usage.ru_maxrss / 2**20
@@ -91,14 +91,19 @@ def _peak_gib(args: list[str]) -> float:
 
 @pytest.mark.slow
 def test_memory_is_bounded_by_the_partition_not_the_city(tmp_path: Path) -> None:
-    """Eight times the people, the same partition size: peak memory stays within 1.5 times
-    (generous: measured 1.15; one partition for the whole city instead measured 2.75)."""
+    """The same city of 40,000 people replayed in partitions of 2,500 and in one partition:
+    the partitioned run's peak is well under the whole one's (measured 0.39 times; bound
+    0.75, generous, as both runs share the machine's noise)."""
     exe = str(Path(sys.executable).with_name("creditlab"))
-    peaks = []
-    for people in (5_000, 40_000):
-        folder = tmp_path / f"city{people}"
-        _run("simulate", "--people", str(people), "--seed", "1", "-o", str(folder))
-        peaks.append(_peak_gib([exe, "replay", str(folder), "--backend", "columnar",
-                                "--format", "parquet", "-o", str(tmp_path / f"out{people}"),
-                                "--explain", "--partition-size", "2500", *_scheme_args()]))
-    assert peaks[1] < 1.5 * peaks[0], peaks
+    folder = tmp_path / "city"
+    _run("simulate", "--people", "40000", "--seed", "1", "-o", str(folder))
+    # A first run compiles the reducer into a cache of this test's own (compiling takes
+    # some 200 MB): the measured runs then load it, as a user's runs do.
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
+    peaks = {}
+    for size in (40_000, 2_500, 40_000):
+        out = tmp_path / f"out{len(peaks)}-{size}"
+        peaks[size] = _peak_gib([exe, "replay", str(folder), "--backend", "columnar",
+                                 "--format", "parquet", "-o", str(out), "--explain",
+                                 "--partition-size", str(size), *_scheme_args()], env)
+    assert peaks[2_500] < 0.75 * peaks[40_000], peaks

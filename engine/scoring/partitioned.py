@@ -154,8 +154,13 @@ def _run(source: PartitionSource, index: int, schemes: Sequence[Scheme], end: da
     loaded = time.perf_counter() - clock
     part = replay_part(index, events, subjects, schemes, end=end, starting=starting)
     written = sink(part)
-    return Summary(index, part.digests, part.accounting, part.events, part.subjects,
+    summary = Summary(index, part.digests, part.accounting, part.events, part.subjects,
                    part.ledger.num_rows, {"load": loaded, **part.seconds, "write": written})
+    del events, subjects, part
+    # Give the partition's memory back before the next one: Arrow's allocator otherwise
+    # keeps it for a while, and more so on a busy machine.
+    pa.default_memory_pool().release_unused()
+    return summary
 
 
 def _summaries(source: PartitionSource, schemes: Sequence[Scheme], end: date | None,

@@ -29,10 +29,23 @@ from creditlab.engine.describe import number, signed
 from creditlab.engine.inputs.scheme import Scheme
 from creditlab.engine.scoring.ledger import LedgerEntry
 
-__all__ = ["MISSING_ATTRIBUTE", "NO_NUMBER", "SIGNS", "Axis", "Chart", "ChartProgress",
+__all__ = ["MISSING_ATTRIBUTE", "NO_NUMBER", "SIGNS", "Axis", "BandStretch", "Chart",
+           "ChartProgress",
            "axis_for", "band_colour", "entry_sign", "escaped", "scheme_label", "scheme_title",
            "wrapped",
            "x_of"]
+
+@dataclass(frozen=True)
+class BandStretch:
+    """A stretch of time a person holds one band (or none) in a band timeline: `label` as
+    drawn, `why` the ledger entries that began it."""
+
+    start: datetime
+    end: datetime
+    band: str | None
+    label: str
+    why: str
+
 
 ChartProgress = Callable[[str, int, int], None]
 """Called as progress(step, done, total) while charts are built."""

@@ -17,7 +17,6 @@ decimal.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -30,6 +29,7 @@ from creditlab.engine.inputs.scheme import Scheme
 from creditlab.engine.scoring.ledger import LedgerEntry
 from creditlab.engine.views.chart_base import (
     SIGNS,
+    BandStretch,
     Chart,
     axis_for,
     band_colour,
@@ -49,13 +49,6 @@ _MIN_SPAN = 20.0
 """The least height of a points-from-the-start axis: a flat line is not drawn as ±1."""
 
 
-@dataclass(frozen=True)
-class _Stretch:
-    start: datetime
-    end: datetime
-    band: str | None
-    label: str
-    why: str
 
 
 def _day(at: date) -> datetime:
@@ -81,22 +74,22 @@ def _entry_hover(index: ReplayIndex, scheme: Scheme, entry: LedgerEntry, n: int)
 
 def _stretches(scheme: Scheme, entries: Sequence[LedgerEntry], first_band: str | None,
                final_band: str | None, first: datetime, last: datetime,
-               numbers: Sequence[int]) -> list[_Stretch]:
+               numbers: Sequence[int]) -> list[BandStretch]:
     """Stretches of time with one band, each starting on the day of the ledger entry that
     set it; a band that ran out by the end (a reclassification's term) is said so."""
     band, since, why = first_band, first, "the band at the start"
-    out: list[_Stretch] = []
+    out: list[BandStretch] = []
     for entry, n in zip(entries, numbers, strict=True):
         if entry.band_after == band:
             continue
         at = _day(entry.at)
-        out.append(_Stretch(since, at, band, band or "no band", why))
+        out.append(BandStretch(since, at, band, band or "no band", why))
         band, since = entry.band_after, at
         why = f"ledger #{n}, {entry.at.isoformat()}: rule {entry.rule}"
     label = band or "no band"
     if final_band != band:
         label += f" → {final_band or 'no band'} by {last.date().isoformat()}"
-    out.append(_Stretch(since, last, band, label, why))
+    out.append(BandStretch(since, last, band, label, why))
     return [s for s in out if s.end > s.start]
 
 

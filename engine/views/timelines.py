@@ -20,7 +20,6 @@ is the exact decimal of the ledger.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 import plotly.graph_objects as go
@@ -39,6 +38,7 @@ from creditlab.engine.describe import number, signed
 from creditlab.engine.scoring.replay import Replay
 from creditlab.engine.views.chart_base import (
     Axis,
+    BandStretch,
     Chart,
     ChartProgress,
     axis_for,
@@ -220,27 +220,20 @@ def trajectory_chart(index: ReplayIndex, subject: str,
     return Chart("trajectory", f"{subject}: score trajectories", fig, caption, subject=subject)
 
 
-@dataclass(frozen=True)
-class _Stretch:
-    start: datetime
-    end: datetime
-    band: str | None
-    label: str
-    why: str
 
 
-def _stretches(index: ReplayIndex, story: Story) -> list[_Stretch]:
+def _stretches(index: ReplayIndex, story: Story) -> list[BandStretch]:
     """Stretches of time with one band; a band that ran out shows as 'X → Y by date'."""
     assert index.first is not None and index.last is not None
     band, since = story.start_band, index.first
     why = narrate_start(story)
-    out: list[_Stretch] = []
+    out: list[BandStretch] = []
 
     def close(until: datetime, later: str | None) -> None:
         label = band or "no band"
         if later != band:
             label += f" → {later or 'no band'} by {until.date().isoformat()}"
-        out.append(_Stretch(since, until, band, label, why))
+        out.append(BandStretch(since, until, band, label, why))
 
     for step in story.steps:
         if step.rule is None or (step.band_before == band and step.band == band):
@@ -251,7 +244,7 @@ def _stretches(index: ReplayIndex, story: Story) -> list[_Stretch]:
     close(index.last, story.ending.band)
     if out:
         last = out[-1]
-        out[-1] = _Stretch(last.start, last.end, last.band, last.label,
+        out[-1] = BandStretch(last.start, last.end, last.band, last.label,
                            f"{last.why} {narrate_ending(story.ending)}")
     return [s for s in out if s.end > s.start]
 
