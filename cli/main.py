@@ -30,6 +30,7 @@ from creditlab.engine import (
 from creditlab.engine.checks.coverage import coverage_of
 from creditlab.engine.inputs.scheme import Scheme
 from creditlab.engine.scoring.replay import Backend
+from creditlab.engine.views.folder_replay import replay_history_to_folder, replay_to_folder
 from creditlab.engine.views.replay_files import ReplayFolder
 
 from . import analyst, auditor, city, educator, educator_report, reference, simulate, tester
@@ -259,12 +260,17 @@ def replay_command(history: str, schemes: Sequence[str], fmt: str, explain: bool
         made = folder.prepare(inputs)  # before the work, not after
         try:
             if backend == "columnar" and city.is_parquet_history(history):
-                done, _ = city.replay_history_to_folder(
-                    history, chosen, vocabulary, folder, local_dask=local_dask,
-                    scheduler=scheduler, subjects_per_partition=partition_size)
+                bar = ProgressBar("replaying")
+                try:
+                    done, _ = replay_history_to_folder(
+                        history, chosen, vocabulary, folder, local_dask=local_dask,
+                        scheduler=scheduler, subjects_per_partition=partition_size,
+                        progress=lambda n, total: bar.update("partitions", n, total))
+                finally:
+                    bar.close()
             else:
-                done = city.replay_to_folder(replay(load_history(history, vocabulary), chosen,
-                                                    backend=backend), folder)
+                done = replay_to_folder(replay(load_history(history, vocabulary), chosen,
+                                               backend=backend), folder)
         except BaseException:
             folder.abandon(made)
             raise
