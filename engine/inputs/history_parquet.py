@@ -17,7 +17,8 @@ own column, null where the event lacks it. The key-value metadata of the subject
 `creditlab.description`.
 
 Checks are those of JSONL, with the same messages, run on whole columns (pyarrow.compute,
-numpy) rather than row by row; a Python loop runs only to find the value an error names.
+numpy) rather than row by row (`parquet_checks`: the checkers of subjects and events);
+a Python loop runs only to find the value an error names.
 An error names the file, the row (1-based data row within that file, "row N") and the
 field. Bounds: see the `MAX_*` constants; a column of an unexpected Arrow type is refused
 naming the type it should have; files are read one row group at a time, whatever their
@@ -29,11 +30,10 @@ history, a NUL, its size in decimal, a NUL and its bytes.
 from __future__ import annotations
 
 import hashlib
-import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import date, datetime
+from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -43,10 +43,29 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from creditlab.engine.errors import HistoryError, did_you_mean
-from creditlab.engine.inputs.history import FIRST_YEAR, LAST_YEAR, Event, History, Subject
+from creditlab.engine.errors import did_you_mean
+from creditlab.engine.inputs.history import Event, History, Subject
 from creditlab.engine.inputs.located import short
-from creditlab.engine.inputs.vocabulary import MAX_MAGNITUDE, AttrSpec, AttrValue, Vocabulary
+from creditlab.engine.inputs.parquet_checks import (
+    DECIMAL,
+    POSITION_COLUMN,
+    ROW_COLUMN,
+    SOURCE_COLUMN,
+    SUBJECT_FIELDS,
+    WANTED_TYPES,
+    EventChecker,
+    SubjectChecker,
+    attribute_specs,
+    day_in_range,
+    events_schema,
+    first_true,
+    is_text,
+    parse_at,
+    plain_array,
+    row_error,
+    year_out_of_range,
+)
+from creditlab.engine.inputs.vocabulary import AttrValue, Vocabulary
 
 __all__ = [
     "AS_OF_KEY",
@@ -81,121 +100,6 @@ AS_OF_KEY = b"creditlab.as_of"
 """Key-value metadata giving the history's `as_of` date, ISO."""
 _NAME_KEY = b"creditlab.name"
 _DESCRIPTION_KEY = b"creditlab.description"
-
-DECIMAL = pa.decimal128(38, 9)
-"""Arrow type of int and number attributes in the events table."""
-
-_ARROW_OF_KIND: dict[str, pa.DataType] = {
-    "int": DECIMAL, "number": DECIMAL, "bool": pa.bool_(), "str": pa.string(),
-    "enum": pa.string(), "date": pa.date32(), "list[role]": pa.list_(pa.string()),
-}
-_WANTED: dict[str, str] = {
-    "int": "an integer, float, decimal or string column",
-    "number": "an integer, float, decimal or string column",
-    "bool": "a bool column",
-    "str": "a string column",
-    "enum": "a string column",
-    "date": "a date32, timestamp or string column",
-    "list[role]": "a list<string> column",
-    "id": "a string or integer column",
-    "at": "a timestamp, date32 or string column",
-}
-_SUBJECT_FIELDS = ("id", "kind", "born", "residence", "hukou", "roles")
-_EVENT_FIELDS = ("id", "subject", "at", "type")
-_ROW = "__row"
-_SOURCE = "__source"
-_POSITION = "__position"
-
-# What history_files refuses in strings (C0 but tab, LF and CR; DEL; C1 but NEL;
-# U+FFFE, U+FFFF), in RE2 syntax.
-_CONTROL = r"[\x{0}-\x{8}\x{b}\x{c}\x{e}-\x{1f}\x{7f}-\x{84}\x{86}-\x{9f}\x{fffe}\x{ffff}]"
-_CONTROL_PY = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]")
-
-
-def attribute_specs(vocabulary: Vocabulary) -> dict[str, str]:
-    """The kind of every event attribute name (one kind per name across event types)."""
-    kinds: dict[str, str] = {}
-    for spec in vocabulary.events.values():
-        for name, attr in spec.attrs.items():
-            kinds.setdefault(name, attr.kind)
-    return dict(sorted(kinds.items()))
-
-
-def events_schema(vocabulary: Vocabulary) -> pa.Schema:
-    """The events table: position, id, subject, at, type, then every attribute by name."""
-    return pa.schema(
-        [("position", pa.int64()), ("id", pa.string()), ("subject", pa.string()),
-         ("at", pa.timestamp("us")), ("type", pa.string())]
-        + [(name, _ARROW_OF_KIND[kind]) for name, kind in attribute_specs(vocabulary).items()])
-
-
-# --- errors and small helpers ----------------------------------------------------------
-
-
-def _error(reason: str, file: str, row: int | None = None,
-           field: str | None = None) -> HistoryError:
-    """A HistoryError naming the file, the row ("row N", 1-based data row) and the field."""
-    return HistoryError(reason, file=file, row=row, field=field)
-
-
-def _is_text(t: pa.DataType) -> bool:
-    return bool(pa.types.is_string(t) or pa.types.is_large_string(t)
-                or pa.types.is_string_view(t))
-
-
-def _plain(column: pa.ChunkedArray | pa.Array) -> pa.Array:
-    """One array; dictionaries decoded, large and view strings as plain strings."""
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
-    if pa.types.is_dictionary(column.type):
-        column = column.dictionary_decode()
-    if _is_text(column.type) and column.type != pa.string():
-        column = column.cast(pa.string())
-    return column
-
-
-def _first(mask: pa.Array | np.ndarray) -> int | None:
-    """Index of the first true (null counts as false), or None."""
-    values = mask if isinstance(mask, np.ndarray) else \
-        mask.fill_null(False).to_numpy(zero_copy_only=False)
-    hits = np.flatnonzero(values)
-    return int(hits[0]) if hits.size else None
-
-
-def _show(value: Any) -> str:
-    """A bad value quoted as vocabulary.check_attr quotes it."""
-    if isinstance(value, str):
-        return short(value)
-    if value is None:
-        return "null"
-    return f"{short(value)} ({type(value).__name__})"
-
-
-def _number_text(value: Decimal) -> str:
-    """A decimal as a person writes it: 1.5, not 1.500000000."""
-    if value == value.to_integral_value():
-        return str(int(value))
-    return format(value.normalize(), "f")
-
-
-def _day_in_range(day: date) -> str | None:
-    if FIRST_YEAR <= day.year <= LAST_YEAR:
-        return None
-    return (f"date {day.isoformat()} is outside the years {FIRST_YEAR} to {LAST_YEAR} that "
-            "creditlab replays")
-
-
-def _outside(value: pa.Array) -> str:
-    """The message for a date out of range, from Arrow (Python's dates stop at year 1)."""
-    y, m, d = (pc.year(value)[0].as_py(), pc.month(value)[0].as_py(), pc.day(value)[0].as_py())
-    return (f"date {y:04d}-{m:02d}-{d:02d} is outside the years {FIRST_YEAR} to {LAST_YEAR} "
-            "that creditlab replays")
-
-
-def _year_out_of_range(values: pa.Array) -> pa.Array:
-    years = pc.year(values)
-    return pc.or_(pc.less(years, FIRST_YEAR), pc.greater(years, LAST_YEAR))
-
 
 # --- files ------------------------------------------------------------------------------
 
@@ -235,20 +139,20 @@ def _open_file(path: Path, name: str, max_rows: int) -> _File:
     try:
         parquet = pq.ParquetFile(path)
     except OSError as exc:
-        raise _error(f"cannot read file: {exc.strerror or exc}", str(path)) from None
+        raise row_error(f"cannot read file: {exc.strerror or exc}", str(path)) from None
     except (pa.ArrowInvalid, pa.ArrowException) as exc:
-        raise _error(f"not a Parquet file: {short(str(exc))}", str(path)) from None
+        raise row_error(f"not a Parquet file: {short(str(exc))}", str(path)) from None
     meta = parquet.metadata
     if meta.num_rows > max_rows:
-        raise _error(f"the file's metadata says {meta.num_rows} rows; creditlab reads at most "
-                     f"{max_rows}", str(path))
+        raise row_error(f"the file's metadata says {meta.num_rows} rows; creditlab reads at most "
+                        f"{max_rows}", str(path))
     if meta.num_columns > MAX_COLUMNS:
-        raise _error(f"the file has {meta.num_columns} columns; creditlab reads at most "
-                     f"{MAX_COLUMNS}", str(path))
+        raise row_error(f"the file has {meta.num_columns} columns; creditlab reads at most "
+                        f"{MAX_COLUMNS}", str(path))
     for i in range(meta.num_row_groups):
         if meta.row_group(i).total_byte_size > MAX_ROW_GROUP_BYTES:
-            raise _error(f"row group {i} is larger than {MAX_ROW_GROUP_BYTES // 2**20} MiB "
-                         "uncompressed; write smaller row groups", str(path))
+            raise row_error(f"row group {i} is larger than {MAX_ROW_GROUP_BYTES // 2**20} MiB "
+                            "uncompressed; write smaller row groups", str(path))
     return _File(path, str(path), parquet)
 
 
@@ -260,27 +164,27 @@ def _check_type(file: _File, column: str, wanted: str) -> None:
     ok: bool
     if wanted in ("int", "number"):
         ok = bool(pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
-                  or _is_text(t))
+                  or is_text(t))
     elif wanted == "bool":
         ok = pa.types.is_boolean(t)
     elif wanted in ("str", "enum"):
-        ok = _is_text(t)
+        ok = is_text(t)
     elif wanted == "date" or wanted == "at":
-        ok = bool(pa.types.is_date(t) or pa.types.is_timestamp(t) or _is_text(t))
+        ok = bool(pa.types.is_date(t) or pa.types.is_timestamp(t) or is_text(t))
     elif wanted == "id":
-        ok = bool(_is_text(t) or pa.types.is_integer(t))
+        ok = bool(is_text(t) or pa.types.is_integer(t))
     elif wanted == "list[role]":
         ok = bool((pa.types.is_list(t) or pa.types.is_large_list(t))
-                  and _is_text(t.value_type))
+                  and is_text(t.value_type))
     else:  # an unknown column: any flat type, reported on its first value
         ok = not pa.types.is_nested(t)
         if not ok:
-            raise _error(f"column {column!r} has the nested Arrow type {t}; creditlab reads "
-                         "flat columns only", file.name, field=column)
+            raise row_error(f"column {column!r} has the nested Arrow type {t}; creditlab reads "
+                            "flat columns only", file.name, field=column)
         return
     if not ok:
-        raise _error(f"column {column!r} has Arrow type {t}; it should be {_WANTED[wanted]}",
-                     file.name, field=column)
+        raise row_error(f"column {column!r} has Arrow type {t}; it should be "
+                        f"{WANTED_TYPES[wanted]}", file.name, field=column)
 
 
 def _hash_files(files: Sequence[tuple[str, Path]]) -> str:
@@ -367,7 +271,7 @@ class ParquetHistory:
         low = index * subjects_per_partition
         high = low + subjects_per_partition
         schema = events_schema(self.vocabulary)
-        checker = _EventChecker(self.vocabulary, [s.name for s in self._sources])
+        checker = EventChecker(self.vocabulary, [s.name for s in self._sources])
         parts = [self._read_group(g, low, high, self._lookup) for g in self._groups
                  if g.low < high and g.high >= low]
         checked = [checker.table(p, schema) for p in parts if p.num_rows]
@@ -401,17 +305,17 @@ class ParquetHistory:
                 rows = _rows_of(start, events, table.num_rows)
                 if "subject" not in table.column_names:
                     if table.num_rows:
-                        raise _error("missing required field 'subject'", source.name,
-                                     int(rows[0]), "subject")
+                        raise row_error("missing required field 'subject'", source.name,
+                                        int(rows[0]), "subject")
                     continue
                 subject = _subject_column(table, source.name, rows)
                 index = lookup(subject)
-                bad = _first(pc.is_null(index))
+                bad = first_true(pc.is_null(index))
                 if bad is not None:
                     value = subject[bad].as_py()
-                    raise _error(f"unknown subject {short(value)}"
-                                 f"{did_you_mean(str(value), _sample(ids, value))}; declare "
-                                 "it in the subjects", source.name, int(rows[bad]), "subject")
+                    raise row_error(f"unknown subject {short(value)}"
+                                    f"{did_you_mean(str(value), _sample(ids, value))}; declare "
+                                    "it in the subjects", source.name, int(rows[bad]), "subject")
                 idx = index.to_numpy(zero_copy_only=False)
                 hashes.append(_id_hashes(table, position))
                 groups.append(_Group(s, g, start, position,
@@ -443,8 +347,8 @@ class ParquetHistory:
                         first_file, first_row = seen[eid]
                         where = f"row {first_row}" + \
                             ("" if first_file == source.name else f" of {first_file}")
-                        raise _error(f"duplicate event id {short(eid)} (first at {where})",
-                                     source.name, int(rows[i]), "id")
+                        raise row_error(f"duplicate event id {short(eid)} (first at {where})",
+                                        source.name, int(rows[i]), "id")
                     seen[eid] = (source.name, int(rows[i]))
                 position += table.num_rows
 
@@ -460,9 +364,9 @@ class ParquetHistory:
         index = lookup(subject)
         keep = pc.and_(pc.greater_equal(index, low), pc.less(index, high))
         n = table.num_rows
-        table = table.append_column(_ROW, pa.array(rows, pa.int64())) \
-            .append_column(_SOURCE, pa.array(np.full(n, group.source, np.int32))) \
-            .append_column(_POSITION, pa.array(np.arange(group.first_position + 1,
+        table = table.append_column(ROW_COLUMN, pa.array(rows, pa.int64())) \
+            .append_column(SOURCE_COLUMN, pa.array(np.full(n, group.source, np.int32))) \
+            .append_column(POSITION_COLUMN, pa.array(np.arange(group.first_position + 1,
                                                          group.first_position + n + 1)))
         table = table.set_column(table.column_names.index("subject"), "subject", subject)
         if "id" in table.column_names:
@@ -477,7 +381,7 @@ def _event_rows(table: pa.Table, single: bool) -> pa.Array | None:
     """In the single-file layout, which rows are events (record not "subject")."""
     if not single:
         return None
-    record = _plain(table.column("record"))
+    record = plain_array(table.column("record"))
     return pc.invert(pc.equal(record, "subject").fill_null(False))
 
 
@@ -489,12 +393,12 @@ def _rows_of(start: int, events: pa.Array | None, n: int) -> np.ndarray:
 
 
 def _subject_column(table: pa.Table, file: str, rows: np.ndarray) -> pa.Array:
-    subject = _plain(table.column("subject"))
+    subject = plain_array(table.column("subject"))
     if pa.types.is_integer(subject.type):
         subject = subject.cast(pa.string())
-    bad = _first(pc.is_null(subject))
+    bad = first_true(pc.is_null(subject))
     if bad is not None:
-        raise _error("missing required field 'subject'", file, int(rows[bad]), "subject")
+        raise row_error("missing required field 'subject'", file, int(rows[bad]), "subject")
     return subject
 
 
@@ -506,7 +410,7 @@ def _ids(table: pa.Table, first_position: int) -> pa.Array:
                      pa.string()), "")
     if "id" not in table.column_names:
         return derived
-    given = _plain(table.column("id"))
+    given = plain_array(table.column("id"))
     if pa.types.is_integer(given.type):
         given = given.cast(pa.string())
     return pc.coalesce(given, derived)
@@ -549,7 +453,7 @@ class _SubjectLookup:
     def __init__(self, ids: pa.ChunkedArray | pa.Array) -> None:
         import pandas as pd
 
-        self.index = pd.Index(_plain(ids).to_numpy(zero_copy_only=False))
+        self.index = pd.Index(plain_array(ids).to_numpy(zero_copy_only=False))
 
     def __call__(self, subject: pa.Array) -> pa.Array:
         """The index of each subject (int64), null where the id is unknown."""
@@ -568,306 +472,6 @@ def _sample(ids: pa.ChunkedArray | pa.Array, value: Any) -> list[str]:
     return [str(i) for i in pc.filter(ids, pc.starts_with(ids, prefix)).to_pylist()[:10_000]]
 
 
-# --- checking and converting events -------------------------------------------------------
-
-
-class _EventChecker:
-    """Checks a table of raw event rows and converts it to the events table."""
-
-    def __init__(self, vocabulary: Vocabulary, files: list[str]) -> None:
-        self.vocabulary = vocabulary
-        self.files = files
-        self.kinds = attribute_specs(vocabulary)
-        self.names = sorted(vocabulary.events)
-        self.types = pa.array(self.names)
-        self.codes = np.zeros(0, np.int32)  # the type of each row, as an index in names
-        self.present: list[str] = []
-
-    def of_type(self, code: str) -> np.ndarray:
-        """Which rows have event type `code` (a mask)."""
-        mask: np.ndarray = self.codes == self.names.index(code)
-        return mask
-
-    def present_with(self, name: str) -> list[tuple[str, AttrSpec]]:
-        """The event types of this table that have attribute `name`, with its spec."""
-        out = []
-        for code in self.present:
-            attr = self.vocabulary.events[code].attrs.get(name)
-            if attr is not None:
-                out.append((code, attr))
-        return out
-
-    def fail(self, reason: str, table: pa.Table, i: int, field: str | None) -> HistoryError:
-        source = int(table.column(_SOURCE)[i].as_py())
-        return _error(reason, self.files[source], int(table.column(_ROW)[i].as_py()), field)
-
-    def table(self, raw: pa.Table, schema: pa.Schema) -> pa.Table:
-        n = raw.num_rows
-        for name in ("at", "type"):
-            if name not in raw.column_names:
-                raise self.fail(f"missing required field {name!r}", raw, 0, name)
-            bad = _first(pc.is_null(raw.column(name)))
-            if bad is not None:
-                raise self.fail(f"missing required field {name!r}", raw, bad, name)
-        ids = _plain(raw.column("id")) if "id" in raw.column_names else None
-        if ids is not None:
-            bad = _first(pc.equal(pc.utf8_length(ids), 0))
-            if bad is not None:
-                raise self.fail("an event 'id' must be a non-empty string", raw, bad, "id")
-        else:
-            ids = pc.binary_join_element_wise(
-                "#", pc.cast(raw.column(_POSITION), pa.string()), "")
-        subject = _plain(raw.column("subject"))
-        etype = _plain(raw.column("type"))
-        # Subjects were checked against the subjects table, types are checked against the
-        # vocabulary: only ids can hold a control character.
-        self.check_text(raw, ids, "id")
-        codes = pc.index_in(etype, value_set=self.types)
-        bad = _first(pc.is_null(codes))
-        if bad is not None:
-            value = etype[bad].as_py()
-            raise self.fail(f"unknown event type {short(value)}"
-                            f"{did_you_mean(str(value), self.vocabulary.events)}", raw, bad,
-                            "type")
-        self.codes = codes.to_numpy(zero_copy_only=False)
-        self.present = [self.names[i] for i in np.unique(self.codes)]
-        at = self.at(raw, _plain(raw.column("at")))
-        columns: dict[str, pa.Array] = {"id": ids, "subject": subject, "at": at, "type": etype}
-        extra = [c for c in raw.column_names
-                 if c not in (*_EVENT_FIELDS, _ROW, _SOURCE, _POSITION)]
-        for name in extra:
-            column = _plain(raw.column(name))
-            self.check_allowed(raw, etype, name, column)
-            if name in self.kinds:
-                columns[name] = self.attribute(raw, etype, name, column)
-        self.check_required(raw, etype)
-        order = pc.sort_indices(pa.table({"at": at, "id": ids}),
-                                sort_keys=[("at", "ascending"), ("id", "ascending")])
-        arrays = [pa.array(np.arange(n, dtype=np.int64))]
-        for f in schema:
-            if f.name in columns:
-                arrays.append(columns[f.name].take(order))
-            elif f.name != "position":
-                arrays.append(pa.nulls(n, f.type))
-        return pa.Table.from_arrays(arrays, schema=schema)
-
-    def check_text(self, raw: pa.Table, column: pa.Array, name: str) -> None:
-        bad = _first(pc.match_substring_regex(column, _CONTROL))
-        if bad is not None:
-            found = _CONTROL_PY.search(column[bad].as_py())
-            assert found is not None
-            raise self.fail(f"control character U+{ord(found.group()):04X} in a string", raw,
-                            bad, name)
-
-    def check_allowed(self, raw: pa.Table, etype: pa.Array, name: str,
-                      column: pa.Array) -> None:
-        """A value in a column the event's type has no attribute for is refused."""
-        allowed = [i for i, t in enumerate(self.names) if name in self.vocabulary.events[t].attrs]
-        valid = pc.is_valid(column).to_numpy(zero_copy_only=False)
-        bad = _first(valid & ~np.isin(self.codes, allowed))
-        if bad is not None:
-            value = etype[bad].as_py()
-            attrs = self.vocabulary.events[value].attrs
-            raise self.fail(f"unknown attribute {short(name)} for {value}"
-                            f"{did_you_mean(name, attrs)}; its attributes: "
-                            f"{', '.join(attrs) or 'none'}", raw, bad, name)
-
-    def check_required(self, raw: pa.Table, etype: pa.Array) -> None:
-        for code in self.present:
-            for name, attr in self.vocabulary.events[code].attrs.items():
-                if not attr.required:
-                    continue
-                missing = self.of_type(code)
-                if name in raw.column_names:
-                    missing = missing & pc.is_null(raw.column(name)).to_numpy(
-                        zero_copy_only=False)
-                bad = _first(missing)
-                if bad is not None:
-                    raise self.fail(f"missing required attribute {name!r} for {code}", raw,
-                                    bad, name)
-
-    def at(self, raw: pa.Table, column: pa.Array) -> pa.Array:
-        t = column.type
-        if pa.types.is_timestamp(t):
-            at = self.cast(raw, column, pa.timestamp("us", tz=t.tz), "at",
-                           lambda v: "the time is out of range")
-            at = at.cast(pa.timestamp("us"))  # the UTC instant, naive
-        elif pa.types.is_date(t):
-            at = column.cast(pa.date32()).cast(pa.timestamp("us"))
-        else:
-            at = self.parse_unique(raw, column, "at", _parse_at, pa.timestamp("us"))
-        bad = _first(_year_out_of_range(at))
-        if bad is not None:
-            raise self.fail(_outside(at.slice(bad, 1)), raw, bad, "at")
-        return at
-
-    def cast(self, raw: pa.Table, column: pa.Array, to: pa.DataType, name: str,
-             why: Callable[[Any], str]) -> pa.Array:
-        """`column` cast safely; a failure names the first value that does not convert."""
-        try:
-            return column.cast(to)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            for i in range(len(column)):
-                try:
-                    column.slice(i, 1).cast(to)
-                except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                    raise self.fail(why(column[i].as_py()), raw, i, name) from None
-            raise
-
-    def parse_unique(self, raw: pa.Table, column: pa.Array, name: str,
-                     parse: Callable[[str], Any], to: pa.DataType) -> pa.Array:
-        """Strings parsed once per distinct value (dates repeat), then spread to the rows."""
-        distinct = pc.unique(column.drop_null())
-        parsed = []
-        for value in distinct.to_pylist():
-            try:
-                parsed.append(parse(value))
-            except ValueError as exc:
-                bad = _first(pc.equal(column, value))
-                assert bad is not None
-                raise self.fail(str(exc), raw, bad, name) from None
-        return pa.array(parsed, to).take(pc.index_in(column, value_set=distinct))
-
-    def attribute(self, raw: pa.Table, etype: pa.Array, name: str,
-                  column: pa.Array) -> pa.Array:
-        kind = self.kinds[name]
-        t = column.type
-        if kind in ("int", "number"):
-            return self.number(raw, etype, name, column, kind)
-        if kind == "bool":
-            if not pa.types.is_boolean(t):
-                raise self.wrong_type(raw, name, column, "bool")
-            return column
-        if kind in ("str", "enum"):
-            if not _is_text(t):
-                raise self.wrong_type(raw, name, column, kind)
-            if kind == "enum":
-                self.check_enum(raw, etype, name, column)
-            else:
-                self.check_text(raw, column, name)
-            return column
-        if kind == "date":
-            if pa.types.is_date(t):
-                out = column.cast(pa.date32())
-            elif pa.types.is_timestamp(t):
-                out = column.cast(pa.timestamp("us", tz=t.tz)).cast(pa.timestamp("us")) \
-                    .cast(pa.date32())
-            elif _is_text(t):
-                out = self.parse_unique(raw, column, name, _parse_date, pa.date32())
-            else:
-                raise self.wrong_type(raw, name, column, "date")
-            bad = _first(_year_out_of_range(out))
-            if bad is not None:
-                raise self.fail(_outside(out.slice(bad, 1)), raw, bad, name)
-            return out
-        if kind == "list[role]":
-            if not (pa.types.is_list(t) or pa.types.is_large_list(t)):
-                raise self.wrong_type(raw, name, column, kind)
-            return column.cast(pa.list_(pa.string()))
-        raise self.fail(f"attributes of type {kind} are not supported on events", raw, 0, name)
-
-    def wrong_type(self, raw: pa.Table, name: str, column: pa.Array, kind: str) -> HistoryError:
-        bad = _first(pc.is_valid(column)) or 0
-        return self.fail(f"column {name!r} has Arrow type {column.type}; it should be "
-                         f"{_WANTED[kind]}", raw, bad, name)
-
-    def check_enum(self, raw: pa.Table, etype: pa.Array, name: str, column: pa.Array) -> None:
-        for code, attr in self.present_with(name):
-            outside = pc.invert(pc.is_in(column, value_set=pa.array(attr.values)))
-            outside = pc.and_(outside, pc.is_valid(column)).to_numpy(zero_copy_only=False)
-            bad = _first(self.of_type(code) & outside)
-            if bad is not None:
-                raise self.fail(f"expected one of {', '.join(attr.values)}; got "
-                                f"{_show(column[bad].as_py())}", raw, bad, name)
-
-    def number(self, raw: pa.Table, etype: pa.Array, name: str, column: pa.Array,
-               kind: str) -> pa.Array:
-        t = column.type
-        if pa.types.is_integer(t):
-            value = column.cast(DECIMAL)
-        elif pa.types.is_floating(t):
-            bad = _first(pc.invert(pc.is_finite(column)))
-            if bad is not None:
-                raise self.fail(f"not a finite number: {column[bad].as_py()}", raw, bad, name)
-            # A float converts through its shortest repr, as JSON reads "0.1".
-            value = self.cast(raw, column.cast(pa.string()), DECIMAL, name, _number_problem)
-        elif pa.types.is_decimal(t) or _is_text(t):
-            value = self.cast(raw, column, DECIMAL, name, _number_problem)
-        else:
-            raise self.wrong_type(raw, name, column, kind)
-        if kind == "int":
-            bad = _first(pc.not_equal(pc.round(value, 0), value))
-            if bad is not None:
-                raise self.fail(f"expected an integer, got {_number_text(value[bad].as_py())}",
-                                raw, bad, name)
-        limit = pa.scalar(MAX_MAGNITUDE, DECIMAL)
-        bad = _first(pc.greater_equal(pc.abs(value), limit))
-        if bad is not None:
-            raise self.fail(f"number {_number_text(value[bad].as_py())} is out of range "
-                            "(magnitude below 10^15)", raw, bad, name)
-        for code, attr in self.present_with(name):
-            self.check_range(raw, etype, code, attr, name, value)
-        bad = _first(pc.not_equal(pc.round(value, 6), value))
-        if bad is not None:
-            raise self.fail(f"number {_number_text(value[bad].as_py())} has more than 6 "
-                            "decimal places", raw, bad, name)
-        return value
-
-    def check_range(self, raw: pa.Table, etype: pa.Array, code: str, attr: AttrSpec,
-                    name: str, value: pa.Array) -> None:
-        of_type = self.of_type(code)
-        for bound, test, sign in ((attr.low, pc.less, "\u2265"), (attr.high, pc.greater,
-                                                                   "\u2264")):
-            if bound is None:
-                continue
-            beyond = test(value, pa.scalar(Decimal(bound), DECIMAL))
-            bad = _first(of_type & beyond.fill_null(False).to_numpy(zero_copy_only=False))
-            if bad is not None:
-                raise self.fail(f"must be {sign} {bound}, got "
-                                f"{_number_text(value[bad].as_py())}", raw, bad, name)
-
-
-def _number_problem(value: Any) -> str:
-    """Why a value does not convert to a decimal(38, 9), in JSONL's words."""
-    if isinstance(value, str):
-        try:
-            number = Decimal(value.strip())
-        except InvalidOperation:
-            return f"expected a number, got {_show(value)}"
-        if not number.is_finite():
-            return f"not a finite number: {short(value)}"
-        value = number
-    if isinstance(value, Decimal):
-        if abs(value) >= MAX_MAGNITUDE:
-            return f"number {short(str(value))} is out of range (magnitude below 10^15)"
-        return f"number {short(str(value))} has more than 6 decimal places"
-    return f"expected a number, got {_show(value)}"
-
-
-def _parse_at(text: str) -> datetime:
-    """An event time as naive UTC, as JSONL reads it; ValueError names the problem."""
-    try:
-        moment: date = datetime.fromisoformat(text) if "T" in text or " " in text \
-            else date.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"expected an ISO date or date-time, got {short(text)}") from None
-    problem = _day_in_range(moment)
-    if problem:
-        raise ValueError(problem)
-    if isinstance(moment, datetime):
-        if moment.tzinfo is not None:
-            return moment.astimezone(UTC).replace(tzinfo=None)
-        return moment
-    return datetime(moment.year, moment.month, moment.day)
-
-
-def _parse_date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"expected an ISO date (YYYY-MM-DD), got {_show(text)}") from None
-
-
 # --- opening --------------------------------------------------------------------------------
 
 
@@ -877,23 +481,23 @@ def open_parquet_history(path: str | Path, vocabulary: Vocabulary) -> ParquetHis
     if path.is_dir():
         subjects_path = path / "subjects.parquet"
         if not subjects_path.is_file():
-            raise _error("a Parquet history folder needs subjects.parquet", str(path))
+            raise row_error("a Parquet history folder needs subjects.parquet", str(path))
         one, parts = path / "events.parquet", path / "events"
         if one.exists() and parts.exists():
-            raise _error("give events.parquet or an events/ folder, not both", str(path))
+            raise row_error("give events.parquet or an events/ folder, not both", str(path))
         if parts.is_dir():
             event_paths = sorted(parts.glob("*.parquet"))
             if len(event_paths) > MAX_PARTS:
-                raise _error(f"more than {MAX_PARTS} files in events/", str(parts))
+                raise row_error(f"more than {MAX_PARTS} files in events/", str(parts))
         elif one.is_file():
             event_paths = [one]
         else:
-            raise _error("a Parquet history folder needs events.parquet or an events/ folder",
-                         str(path))
+            raise row_error("a Parquet history folder needs events.parquet or an events/ folder",
+                            str(path))
         subjects_file = _open_file(subjects_path, "subjects.parquet", MAX_SUBJECT_ROWS)
         sources = tuple(_open_file(p, str(p), MAX_EVENT_ROWS) for p in event_paths)
         if sum(s.parquet.metadata.num_rows for s in sources) > MAX_EVENT_ROWS:
-            raise _error(f"the history has more than {MAX_EVENT_ROWS} events", str(path))
+            raise row_error(f"the history has more than {MAX_EVENT_ROWS} events", str(path))
         digest = _hash_files([("subjects.parquet", subjects_path)]
                              + [(str(p.relative_to(path)), p) for p in event_paths])
         subjects, subject_rows = _read_subjects(subjects_file, vocabulary, single=False)
@@ -901,9 +505,9 @@ def open_parquet_history(path: str | Path, vocabulary: Vocabulary) -> ParquetHis
     else:
         meta_file = _open_file(path, str(path), MAX_EVENT_ROWS + MAX_SUBJECT_ROWS)
         if "record" not in meta_file.columns:
-            raise _error("a single-file Parquet history needs a 'record' column (\"subject\" "
-                         "rows, the rest events); or give a folder with subjects.parquet",
-                         str(path), field="record")
+            raise row_error("a single-file Parquet history needs a 'record' column (\"subject\" "
+                            "rows, the rest events); or give a folder with subjects.parquet",
+                            str(path), field="record")
         sources, single = (meta_file,), True
         digest = _hash_files([(path.name, path)])
         subjects, subject_rows = _read_subjects(meta_file, vocabulary, single=True)
@@ -924,10 +528,10 @@ def _as_of(text: str | None, file: str) -> date | None:
     try:
         day = date.fromisoformat(text)
     except ValueError:
-        raise _error(f"expected an ISO date, got {short(text)}", file, field="as_of") from None
-    problem = _day_in_range(day)
+        raise row_error(f"expected an ISO date, got {short(text)}", file, field="as_of") from None
+    problem = day_in_range(day)
     if problem:
-        raise _error(problem, file, field="as_of")
+        raise row_error(problem, file, field="as_of")
     return day
 
 
@@ -937,16 +541,17 @@ def _check_event_columns(sources: Sequence[_File], vocabulary: Vocabulary,
     for source in sources:
         for column in source.columns:
             if column in ("subject", "type", "record"):
-                if not _is_text(source.type_of(column)) and not (
+                if not is_text(source.type_of(column)) and not (
                         column == "subject" and pa.types.is_integer(source.type_of(column))):
-                    raise _error(f"column {column!r} has Arrow type {source.type_of(column)}; "
-                                 f"it should be {_WANTED['str']}", source.name, field=column)
+                    raise row_error(f"column {column!r} has Arrow type {source.type_of(column)}; "
+                                    f"it should be {WANTED_TYPES['str']}", source.name,
+                                    field=column)
             elif column in ("id", "at"):
                 _check_type(source, column, column)
             elif column in kinds:
-                if not (single and column in _SUBJECT_FIELDS):
+                if not (single and column in SUBJECT_FIELDS):
                     _check_type(source, column, kinds[column])
-            elif not (single and column in _SUBJECT_FIELDS):
+            elif not (single and column in SUBJECT_FIELDS):
                 _check_type(source, column, "unknown")
 
 
@@ -971,19 +576,19 @@ def _last_day(sources: Sequence[_File], single: bool) -> date | None:
             except (OverflowError, ValueError):  # beyond Python's dates: refused later
                 continue
             day = value.date() if isinstance(value, datetime) else value
-            if isinstance(day, date) and _day_in_range(day) is None:
+            if isinstance(day, date) and day_in_range(day) is None:
                 days.append(day)
         if not stats_ok:
             days = []
             for _start, table in source.row_groups(["at"]):
-                column = _plain(table.column("at"))
-                if _is_text(column.type):
-                    with_values = [_parse_at(v) for v in pc.unique(column.drop_null()).to_pylist()
+                column = plain_array(table.column("at"))
+                if is_text(column.type):
+                    with_values = [parse_at(v) for v in pc.unique(column.drop_null()).to_pylist()
                                    if _safe_at(v)]
                     days.extend(v.date() for v in with_values)
                     continue
                 column = column.cast(pa.date32())
-                column = column.filter(pc.invert(_year_out_of_range(column)).fill_null(False))
+                column = column.filter(pc.invert(year_out_of_range(column)).fill_null(False))
                 if len(column):
                     days.append(pc.max(column).as_py())
         for day in days:
@@ -994,7 +599,7 @@ def _last_day(sources: Sequence[_File], single: bool) -> date | None:
 
 def _safe_at(text: str) -> bool:
     try:
-        _parse_at(text)
+        parse_at(text)
     except ValueError:
         return False
     return True
@@ -1022,12 +627,12 @@ def _read_subjects(file: _File, vocabulary: Vocabulary, *,
         allowed = set(file.columns)
     else:
         for column in file.columns:
-            if column not in _SUBJECT_FIELDS:
-                raise _error(f"unknown subject field {short(column)}; a subject has "
-                             f"{', '.join(_SUBJECT_FIELDS)}"
-                             f"{did_you_mean(column, _SUBJECT_FIELDS)}", file.name,
-                             field=column)
-        allowed = set(_SUBJECT_FIELDS)
+            if column not in SUBJECT_FIELDS:
+                raise row_error(f"unknown subject field {short(column)}; a subject has "
+                                f"{', '.join(SUBJECT_FIELDS)}"
+                                f"{did_you_mean(column, SUBJECT_FIELDS)}", file.name,
+                                field=column)
+        allowed = set(SUBJECT_FIELDS)
     for column, wanted in (("id", "id"), ("kind", "enum"), ("born", "date"),
                            ("residence", "enum"), ("hukou", "enum"), ("roles", "list[role]")):
         if column in allowed:
@@ -1036,125 +641,30 @@ def _read_subjects(file: _File, vocabulary: Vocabulary, *,
     rows: list[np.ndarray] = []
     for start, table in file.row_groups(list(file.columns)):
         if single:
-            record = _plain(table.column("record"))
-            bad = _first(pc.invert(pc.is_in(record.fill_null("event"),
+            record = plain_array(table.column("record"))
+            bad = first_true(pc.invert(pc.is_in(record.fill_null("event"),
                                             value_set=pa.array(["subject", "event"]))))
             if bad is not None:
-                raise _error(f"unknown record kind {short(record[bad].as_py())}; use 'subject' "
-                             "or 'event'", file.name, start + bad + 1, "record")
+                raise row_error(f"unknown record kind {short(record[bad].as_py())}; use 'subject' "
+                                "or 'event'", file.name, start + bad + 1, "record")
             is_subject = pc.equal(record, "subject").fill_null(False)
             table = table.filter(is_subject)
             rows.append(np.flatnonzero(is_subject.to_numpy(zero_copy_only=False)) + start + 1)
             for column in table.column_names:
-                if column in (*_SUBJECT_FIELDS, "record"):
+                if column in (*SUBJECT_FIELDS, "record"):
                     continue
-                bad = _first(pc.is_valid(table.column(column)))
+                bad = first_true(pc.is_valid(table.column(column)))
                 if bad is not None:
-                    raise _error(f"unknown subject field {short(column)}; a subject has "
-                                 f"{', '.join(_SUBJECT_FIELDS)}", file.name,
-                                 int(rows[-1][bad]), column)
+                    raise row_error(f"unknown subject field {short(column)}; a subject has "
+                                    f"{', '.join(SUBJECT_FIELDS)}", file.name,
+                                    int(rows[-1][bad]), column)
         else:
             rows.append(np.arange(start + 1, start + table.num_rows + 1))
-        parts.append(table.select([c for c in _SUBJECT_FIELDS if c in table.column_names]))
+        parts.append(table.select([c for c in SUBJECT_FIELDS if c in table.column_names]))
     n = sum(p.num_rows for p in parts)
     row = np.concatenate(rows) if rows else np.zeros(0, np.int64)
     raw = pa.concat_tables(parts) if parts else pa.table({})
-    return _SubjectChecker(file.name, vocabulary, row).table(raw, n), row
-
-
-@dataclass
-class _SubjectChecker:
-    file: str
-    vocabulary: Vocabulary
-    rows: np.ndarray
-
-    def fail(self, reason: str, i: int, field: str | None) -> HistoryError:
-        return _error(reason, self.file, int(self.rows[i]) if len(self.rows) else None, field)
-
-    def table(self, raw: pa.Table, n: int) -> pa.Table:
-        if "id" not in raw.column_names:
-            if n:
-                raise self.fail("a subject needs an 'id' (a string)", 0, "id")
-            ids = pa.array([], pa.string())
-        else:
-            ids = _plain(raw.column("id"))
-            if pa.types.is_integer(ids.type):
-                ids = ids.cast(pa.string())
-        bad = _first(pc.or_(pc.is_null(ids), pc.equal(pc.utf8_length(ids), 0)))
-        if bad is not None:
-            raise self.fail("a subject needs an 'id' (a string)", bad, "id")
-        if len(pc.unique(ids)) != len(ids):
-            seen: set[str] = set()
-            for i, sid in enumerate(ids.to_pylist()):
-                if sid in seen:
-                    raise self.fail(f"duplicate subject id {short(sid)}", i, "id")
-                seen.add(sid)
-        out: dict[str, pa.Array] = {"id": ids}
-        for name in ("id", "kind", "residence", "hukou"):
-            if name in raw.column_names:
-                column = _plain(raw.column(name))
-                bad = _first(pc.match_substring_regex(column, _CONTROL))
-                if bad is not None:
-                    found = _CONTROL_PY.search(column[bad].as_py())
-                    assert found is not None
-                    raise self.fail(f"control character U+{ord(found.group()):04X} in a "
-                                    "string", bad, name)
-        for name in ("kind", "residence", "hukou"):
-            spec = self.vocabulary.subject[name]
-            column = _plain(raw.column(name)) if name in raw.column_names \
-                else pa.nulls(n, pa.string())
-            if spec.required:
-                bad = _first(pc.is_null(column))
-                if bad is not None:
-                    raise self.fail(f"missing required subject field {name!r}", bad, name)
-            bad = _first(pc.and_(pc.is_valid(column),
-                                 pc.invert(pc.is_in(column, value_set=pa.array(spec.values)))))
-            if bad is not None:
-                raise self.fail(f"expected one of {', '.join(spec.values)}; got "
-                                f"{_show(column[bad].as_py())}", bad, name)
-            out[name] = column
-        out["born"] = self.born(raw, n)
-        out["roles"] = self.roles(raw, n)
-        return pa.table({k: out[k] for k in _SUBJECT_FIELDS})
-
-    def born(self, raw: pa.Table, n: int) -> pa.Array:
-        if "born" not in raw.column_names:
-            return pa.nulls(n, pa.date32())
-        column = _plain(raw.column("born"))
-        if pa.types.is_date(column.type):
-            born = column.cast(pa.date32())
-        elif pa.types.is_timestamp(column.type):
-            born = column.cast(pa.timestamp("us", tz=column.type.tz)).cast(
-                pa.timestamp("us")).cast(pa.date32())
-        else:
-            parsed = []
-            distinct = pc.unique(column.drop_null())
-            for value in distinct.to_pylist():
-                try:
-                    parsed.append(_parse_date(value))
-                except ValueError as exc:
-                    bad = _first(pc.equal(column, value))
-                    assert bad is not None
-                    raise self.fail(str(exc), bad, "born") from None
-            born = pa.array(parsed, pa.date32()).take(pc.index_in(column, value_set=distinct))
-        bad = _first(_year_out_of_range(born))
-        if bad is not None:
-            raise self.fail(_outside(born.slice(bad, 1)), bad, "born")
-        return born
-
-    def roles(self, raw: pa.Table, n: int) -> pa.Array:
-        if "roles" not in raw.column_names:
-            return pa.nulls(n, pa.list_(pa.string()))
-        roles = _plain(raw.column("roles")).cast(pa.list_(pa.string()))
-        flat = roles.flatten()
-        bad = _first(pc.invert(pc.is_in(flat, value_set=pa.array(self.vocabulary.roles))))
-        if bad is not None:
-            role = flat[bad].as_py()
-            parents = pc.list_parent_indices(roles).to_numpy(zero_copy_only=False)
-            raise self.fail(f"unknown role {short(role)}"
-                            f"{did_you_mean(str(role), self.vocabulary.roles)}",
-                            int(parents[bad]), "roles")
-        return roles
+    return SubjectChecker(file.name, vocabulary, row).table(raw, n), row
 
 
 # --- the whole history as models -------------------------------------------------------------
@@ -1183,9 +693,9 @@ def load_parquet_history(path: str | Path, vocabulary: Vocabulary) -> History:
                                 at=columns["at"][i], type=columns["type"][i], attrs=attrs))
     events.sort(key=lambda e: e.order_key)
     if events and opened.as_of is not None and opened.as_of < events[0].day:
-        raise _error(f"as_of {opened.as_of} is before every event (the first is "
-                     f"{short(events[0].id)} on {events[0].day})", opened._subjects_file,
-                     field="as_of")
+        raise row_error(f"as_of {opened.as_of} is before every event (the first is "
+                        f"{short(events[0].id)} on {events[0].day})", opened._subjects_file,
+                        field="as_of")
     seen: set[str] = set()
     for event in events:
         if event.subject in seen:
@@ -1193,11 +703,11 @@ def load_parquet_history(path: str | Path, vocabulary: Vocabulary) -> History:
         seen.add(event.subject)
         born = subjects[event.subject].born
         if born is not None and born > event.day:
-            raise _error(f"born {born} is after the subject's first event "
-                         f"({short(event.id)} on {event.day})", opened._subjects_file,
-                         row_of[event.subject], "born")
+            raise row_error(f"born {born} is after the subject's first event "
+                            f"({short(event.id)} on {event.day})", opened._subjects_file,
+                            row_of[event.subject], "born")
     if not subjects and not events:
-        raise _error("the history is empty: it has no subjects and no events", opened.file)
+        raise row_error("the history is empty: it has no subjects and no events", opened.file)
     return History(name=opened.name, description=opened.description, as_of=opened.as_of,
                    subjects=subjects, events=tuple(events), file=opened.file,
                    sha256=opened.sha256, vocabulary=vocabulary.sha256)
