@@ -53,18 +53,17 @@ from creditlab.engine.inputs.parquet_checks import (
     SOURCE_COLUMN,
     SUBJECT_FIELDS,
     WANTED_TYPES,
-    EventChecker,
     SubjectChecker,
     attribute_specs,
     day_in_range,
     events_schema,
     first_true,
     is_text,
-    parse_at,
     plain_array,
     row_error,
     year_out_of_range,
 )
+from creditlab.engine.inputs.parquet_events import EventChecker, parse_at
 from creditlab.engine.inputs.vocabulary import AttrValue, Vocabulary
 
 __all__ = [
