@@ -15,7 +15,7 @@ import yaml
 
 from creditlab.cli.main import cli
 from creditlab.engine import shipped_scheme
-from creditlab.engine.checks import audit as audit_module
+from creditlab.engine.checks import properties as properties_module
 from creditlab.engine.checks.audit import PROPERTIES, audit_scheme, history_from_data
 from creditlab.engine.inputs.catalog import shipped_scheme_files
 from creditlab.engine.scoring.periods import period_key
@@ -210,7 +210,7 @@ def test_a_reclassification_outliving_its_duration_is_caught(runner, tmp_path):
 
 def test_a_nondeterministic_engine_breaks_determinism(monkeypatch):
     calls = []
-    real = audit_module.replay
+    real = properties_module.replay
 
     def flaky(*args, **kwargs):
         calls.append(1)
@@ -218,7 +218,7 @@ def test_a_nondeterministic_engine_breaks_determinism(monkeypatch):
         return dataclasses.replace(result, ledger=result.ledger[:-1]) if len(calls) % 2 \
             else result
 
-    monkeypatch.setattr(audit_module, "replay", flaky)
+    monkeypatch.setattr(properties_module, "replay", flaky)
     report = audit_scheme(shipped_scheme("suining_county"), properties=["deterministic"],
                           max_examples=20)
     [result] = report.results
@@ -227,7 +227,7 @@ def test_a_nondeterministic_engine_breaks_determinism(monkeypatch):
 
 
 def test_an_engine_that_keeps_input_order_breaks_order_independence(monkeypatch):
-    real = audit_module.history_from_data
+    real = properties_module.history_from_data
 
     def input_order(data, vocabulary=None):
         history = real(data, vocabulary)
@@ -235,7 +235,7 @@ def test_an_engine_that_keeps_input_order_breaks_order_independence(monkeypatch)
         return history.model_copy(update={"events": tuple(by_id[e["id"]]
                                                           for e in data["events"])})
 
-    monkeypatch.setattr(audit_module, "history_from_data", input_order)
+    monkeypatch.setattr(properties_module, "history_from_data", input_order)
     report = audit_scheme(shipped_scheme("suining_county"),
                           properties=["order-independent"], max_examples=30)
     [result] = report.results
@@ -244,7 +244,7 @@ def test_an_engine_that_keeps_input_order_breaks_order_independence(monkeypatch)
 
 
 def test_an_engine_that_accepts_a_repeated_id_breaks_duplicate_refusal(monkeypatch):
-    real = audit_module.history_from_data
+    real = properties_module.history_from_data
 
     def lenient(data, vocabulary=None):
         seen, events = set(), []
@@ -254,7 +254,7 @@ def test_an_engine_that_accepts_a_repeated_id_breaks_duplicate_refusal(monkeypat
                 events.append(e)
         return real({**data, "events": events}, vocabulary)
 
-    monkeypatch.setattr(audit_module, "history_from_data", lenient)
+    monkeypatch.setattr(properties_module, "history_from_data", lenient)
     report = audit_scheme(shipped_scheme("suining_county"),
                           properties=["duplicate-id-refused"], max_examples=20)
     [result] = report.results
