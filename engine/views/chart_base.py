@@ -15,7 +15,7 @@ HTML (`<b>`, `<br>`, `<a href>`), so a `<` from a history would otherwise become
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -29,11 +29,24 @@ from creditlab.engine.describe import number, signed
 from creditlab.engine.inputs.scheme import Scheme
 from creditlab.engine.scoring.ledger import LedgerEntry
 
-__all__ = ["MISSING_ATTRIBUTE", "NO_NUMBER", "SIGNS", "Axis", "BandStretch", "Chart",
-           "ChartProgress",
-           "axis_for", "band_colour", "entry_sign", "escaped", "scheme_label", "scheme_title",
-           "wrapped",
-           "x_of"]
+__all__ = [
+    "MISSING_ATTRIBUTE",
+    "NO_NUMBER",
+    "SIGNS",
+    "Axis",
+    "BandStretch",
+    "Chart",
+    "ChartProgress",
+    "axis_for",
+    "band_colour",
+    "band_strip",
+    "entry_sign",
+    "escaped",
+    "scheme_label",
+    "scheme_title",
+    "wrapped",
+    "x_of",
+]
 
 @dataclass(frozen=True)
 class BandStretch:
@@ -197,3 +210,21 @@ def wrapped(text: str, width: int = 90) -> str:
             line = f"{line} {word}" if line else word
     lines.append(line)
     return "<br>".join(escaped(x) for x in lines)
+
+
+def band_strip(scheme: Scheme, row: str, stretches: Sequence[BandStretch], *,
+               dates: Callable[[BandStretch], str], why: Callable[[str], str]) -> go.Bar:
+    """One row of a band timeline: a bar per stretch, coloured by its band, labelled inside,
+    with `row` (escaped here), the stretch's `dates` and `why` (both already escaped) on
+    hover."""
+    return go.Bar(
+        orientation="h", y=[escaped(row)] * len(stretches),
+        base=[x_of(s.start) for s in stretches],
+        x=[(s.end - s.start).total_seconds() * 1000 for s in stretches],
+        marker={"color": [band_colour(scheme, s.band) for s in stretches],
+                "line": {"color": "#ffffff", "width": 1}},
+        text=[escaped(s.label) for s in stretches], textposition="inside",
+        insidetextanchor="middle", showlegend=False,
+        hovertext=[f"<b>{escaped(row)}</b>: {escaped(s.label)}<br>{dates(s)}<br>{why(s.why)}"
+                   for s in stretches],
+        hoverinfo="text", hoverlabel={"align": "left"})

@@ -32,7 +32,7 @@ from creditlab.engine.views.chart_base import (
     BandStretch,
     Chart,
     axis_for,
-    band_colour,
+    band_strip,
     entry_sign,
     escaped,
     scheme_title,
@@ -186,18 +186,10 @@ def scheme_chart(index: ReplayIndex, scheme: Scheme, subjects: Sequence[str]) ->
         start_band = entries[0].band_before if entries else final_bands[sid]
         segs = _stretches(scheme, entries, start_band, final_bands[sid], first, last,
                           [n for n, _ in mine[sid]])
-        fig.add_trace(go.Bar(
-            orientation="h", y=[escaped(sid)] * len(segs),
-            base=[x_of(s.start) for s in segs],
-            x=[(s.end - s.start).total_seconds() * 1000 for s in segs],
-            marker={"color": [band_colour(scheme, s.band) for s in segs],
-                    "line": {"color": "#ffffff", "width": 1}},
-            text=[escaped(s.label) for s in segs], textposition="inside",
-            insidetextanchor="middle", showlegend=False,
-            hovertext=[f"<b>{escaped(sid)}</b>: {escaped(s.label)}<br>"
-                       f"{escaped(x_of(s.start)[:10])} – {escaped(x_of(s.end)[:10])}<br>"
-                       f"{escaped(s.why)}" for s in segs],
-            hoverinfo="text", hoverlabel={"align": "left"}), row=2, col=1)
+        fig.add_trace(band_strip(
+            scheme, sid, segs, why=escaped,
+            dates=lambda s: f"{escaped(x_of(s.start)[:10])} – {escaped(x_of(s.end)[:10])}"),
+            row=2, col=1)
     fig.update_yaxes(title_text="band", row=2, col=1)
     fig.update_xaxes(type="date")
     fig.update_layout(barmode="overlay", height=380 + 26 * len(people),

@@ -42,7 +42,7 @@ from creditlab.engine.views.chart_base import (
     Chart,
     ChartProgress,
     axis_for,
-    band_colour,
+    band_strip,
     escaped,
     scheme_label,
     wrapped,
@@ -258,18 +258,9 @@ def band_timeline_chart(index: ReplayIndex, subject: str) -> Chart | None:
     for story in reversed(stories):
         scheme = index.schemes[story.scheme]
         segs = _stretches(index, story)
-        fig.add_trace(go.Bar(
-            orientation="h", y=[escaped(scheme.id)] * len(segs), base=[x_of(s.start) for s in segs],
-            x=[(s.end - s.start).total_seconds() * 1000 for s in segs],
-            marker={"color": [band_colour(scheme, s.band) for s in segs],
-                    "line": {"color": "#ffffff", "width": 1}},
-            text=[escaped(s.label) for s in segs], textposition="inside",
-            insidetextanchor="middle", showlegend=False,
-            hovertext=[f"<b>{escaped(scheme.id)}</b>: {escaped(s.label)}<br>"
-                       f"{escaped(x_of(s.start))} – {escaped(x_of(s.end))}<br>{wrapped(s.why)}"
-                       for s in segs],
-            hoverinfo="text", hoverlabel={"align": "left"},
-        ))
+        fig.add_trace(band_strip(
+            scheme, scheme.id, segs, why=wrapped,
+            dates=lambda s: f"{escaped(x_of(s.start))} – {escaped(x_of(s.end))}"))
     fig.update_xaxes(type="date")
     fig.update_layout(barmode="overlay", height=140 + 48 * len(stories),
                       margin={"t": 30, "b": 40}, hovermode="closest")
