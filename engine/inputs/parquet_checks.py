@@ -10,6 +10,7 @@ its file) and field, and the checker of subject columns. Event columns are check
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -43,6 +44,7 @@ __all__ = [
     "number_text",
     "outside_text",
     "parse_date",
+    "parse_distinct",
     "plain_array",
     "row_error",
     "shown",
@@ -167,6 +169,22 @@ def year_out_of_range(values: pa.Array) -> pa.Array:
 # --- checking and converting events -------------------------------------------------------
 
 
+def parse_distinct(column: pa.Array, parse: Callable[[str], Any], to: pa.DataType,
+                   refuse: Callable[[str, int], Exception]) -> pa.Array:
+    """Strings parsed once per distinct value (dates repeat), then spread to the rows; the
+    first row of a value `parse` refuses is raised as `refuse(reason, row index)`."""
+    distinct = pc.unique(column.drop_null())
+    parsed = []
+    for value in distinct.to_pylist():
+        try:
+            parsed.append(parse(value))
+        except ValueError as exc:
+            bad = first_true(pc.equal(column, value))
+            assert bad is not None
+            raise refuse(str(exc), bad) from None
+    return pa.array(parsed, to).take(pc.index_in(column, value_set=distinct))
+
+
 def parse_date(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -239,16 +257,8 @@ class SubjectChecker:
             born = column.cast(pa.timestamp("us", tz=column.type.tz)).cast(
                 pa.timestamp("us")).cast(pa.date32())
         else:
-            parsed = []
-            distinct = pc.unique(column.drop_null())
-            for value in distinct.to_pylist():
-                try:
-                    parsed.append(parse_date(value))
-                except ValueError as exc:
-                    bad = first_true(pc.equal(column, value))
-                    assert bad is not None
-                    raise self.fail(str(exc), bad, "born") from None
-            born = pa.array(parsed, pa.date32()).take(pc.index_in(column, value_set=distinct))
+            born = parse_distinct(column, parse_date, pa.date32(),
+                                  lambda reason, i: self.fail(reason, i, "born"))
         bad = first_true(year_out_of_range(born))
         if bad is not None:
             raise self.fail(outside_text(born.slice(bad, 1)), bad, "born")

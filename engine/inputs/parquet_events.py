@@ -35,6 +35,7 @@ from creditlab.engine.inputs.parquet_checks import (
     number_text,
     outside_text,
     parse_date,
+    parse_distinct,
     plain_array,
     row_error,
     shown,
@@ -196,16 +197,8 @@ class EventChecker:
     def parse_unique(self, raw: pa.Table, column: pa.Array, name: str,
                      parse: Callable[[str], Any], to: pa.DataType) -> pa.Array:
         """Strings parsed once per distinct value (dates repeat), then spread to the rows."""
-        distinct = pc.unique(column.drop_null())
-        parsed = []
-        for value in distinct.to_pylist():
-            try:
-                parsed.append(parse(value))
-            except ValueError as exc:
-                bad = first_true(pc.equal(column, value))
-                assert bad is not None
-                raise self.fail(str(exc), raw, bad, name) from None
-        return pa.array(parsed, to).take(pc.index_in(column, value_set=distinct))
+        return parse_distinct(column, parse, to,
+                              lambda reason, i: self.fail(reason, raw, i, name))
 
     def attribute(self, raw: pa.Table, etype: pa.Array, name: str,
                   column: pa.Array) -> pa.Array:
