@@ -49,7 +49,8 @@ from .output import (
     write_json,
     write_jsonl,
 )
-from .render import coverage_table, print_all, replay_tables, scheme_detail, scheme_list
+from .render import coverage_table, print_all, scheme_detail, scheme_list
+from .replay_view import replay_tables
 from .width import width_option
 
 __all__ = ["cli", "main"]
