@@ -52,7 +52,6 @@ from creditlab.engine.inputs.parquet_checks import (
     attribute_specs,
     events_schema,
     first_true,
-    plain_array,
     row_error,
 )
 from creditlab.engine.inputs.parquet_events import EventChecker
@@ -68,6 +67,14 @@ from creditlab.engine.inputs.parquet_files import (
     last_day,
     open_file,
     read_subjects,
+)
+from creditlab.engine.inputs.parquet_ids import (
+    SubjectLookup,
+    event_ids,
+    id_hashes,
+    rows_of,
+    sample_ids,
+    subject_column,
 )
 from creditlab.engine.inputs.vocabulary import AttrValue, Vocabulary
 
@@ -192,15 +199,15 @@ class ParquetHistory:
                                                                  dtype=np.int64))), subjects
 
     @cached_property
-    def _lookup(self) -> _SubjectLookup:
-        return _SubjectLookup(self.subjects.column("id"))
+    def _lookup(self) -> SubjectLookup:
+        return SubjectLookup(self.subjects.column("id"))
 
     @cached_property
     def _groups(self) -> list[_Group]:
         return self._index(self._lookup)
 
     # The first pass: subject indexes, derived positions, duplicate ids.
-    def _index(self, lookup: _SubjectLookup) -> list[_Group]:
+    def _index(self, lookup: SubjectLookup) -> list[_Group]:
         ids = self.subjects.column("id")
         groups: list[_Group] = []
         hashes: list[np.ndarray] = []
@@ -209,22 +216,22 @@ class ParquetHistory:
             for g, (start, table) in enumerate(source.row_groups(["record", "subject", "id"])):
                 events = event_rows(table, self._single)
                 table = table.filter(events) if events is not None else table
-                rows = _rows_of(start, events, table.num_rows)
+                rows = rows_of(start, events, table.num_rows)
                 if "subject" not in table.column_names:
                     if table.num_rows:
                         raise row_error("missing required field 'subject'", source.name,
                                         int(rows[0]), "subject")
                     continue
-                subject = _subject_column(table, source.name, rows)
+                subject = subject_column(table, source.name, rows)
                 index = lookup(subject)
                 bad = first_true(pc.is_null(index))
                 if bad is not None:
                     value = subject[bad].as_py()
                     raise row_error(f"unknown subject {short(value)}"
-                                    f"{did_you_mean(str(value), _sample(ids, value))}; declare "
+                                    f"{did_you_mean(str(value), sample_ids(ids, value))}; declare "
                                     "it in the subjects", source.name, int(rows[bad]), "subject")
                 idx = index.to_numpy(zero_copy_only=False)
-                hashes.append(_id_hashes(table, position))
+                hashes.append(id_hashes(table, position))
                 groups.append(_Group(s, g, start, position,
                                      int(idx.min()) if idx.size else -1,
                                      int(idx.max()) if idx.size else -1))
@@ -245,9 +252,9 @@ class ParquetHistory:
             for start, table in source.row_groups(["record", "id"]):
                 events = event_rows(table, self._single)
                 table = table.filter(events) if events is not None else table
-                rows = _rows_of(start, events, table.num_rows)
-                hashes = _id_hashes(table, position)
-                ids = _ids(table, position).to_pylist()
+                rows = rows_of(start, events, table.num_rows)
+                hashes = id_hashes(table, position)
+                ids = event_ids(table, position).to_pylist()
                 for i in np.flatnonzero(np.isin(hashes, list(suspects))):
                     eid = ids[i]
                     if eid in seen:
@@ -260,14 +267,14 @@ class ParquetHistory:
                 position += table.num_rows
 
     def _read_group(self, group: _Group, low: int, high: int,
-                    lookup: _SubjectLookup) -> pa.Table:
+                    lookup: SubjectLookup) -> pa.Table:
         source = self._sources[group.source]
         table = source.parquet.read_row_group(group.index)
         events = event_rows(table, self._single)
         if events is not None:
             table = table.filter(events)
-        rows = _rows_of(group.first_row, events, table.num_rows)
-        subject = _subject_column(table, source.name, rows)
+        rows = rows_of(group.first_row, events, table.num_rows)
+        subject = subject_column(table, source.name, rows)
         index = lookup(subject)
         keep = pc.and_(pc.greater_equal(index, low), pc.less(index, high))
         n = table.num_rows
@@ -278,97 +285,10 @@ class ParquetHistory:
         table = table.set_column(table.column_names.index("subject"), "subject", subject)
         if "id" in table.column_names:
             table = table.set_column(table.column_names.index("id"), "id",
-                                     _ids(table, group.first_position))
+                                     event_ids(table, group.first_position))
         if self._single:
             table = table.drop_columns([c for c in ("record",) if c in table.column_names])
         return table.filter(keep)
-
-
-def _rows_of(start: int, events: pa.Array | None, n: int) -> np.ndarray:
-    """1-based file rows of the rows kept."""
-    if events is None:
-        return np.arange(start + 1, start + n + 1, dtype=np.int64)
-    return np.flatnonzero(events.to_numpy(zero_copy_only=False)).astype(np.int64) + start + 1
-
-
-def _subject_column(table: pa.Table, file: str, rows: np.ndarray) -> pa.Array:
-    subject = plain_array(table.column("subject"))
-    if pa.types.is_integer(subject.type):
-        subject = subject.cast(pa.string())
-    bad = first_true(pc.is_null(subject))
-    if bad is not None:
-        raise row_error("missing required field 'subject'", file, int(rows[bad]), "subject")
-    return subject
-
-
-def _ids(table: pa.Table, first_position: int) -> pa.Array:
-    """Event ids as given, `#N` where absent (N the 1-based position among all events)."""
-    n = table.num_rows
-    derived = pc.binary_join_element_wise(
-        "#", pc.cast(pa.array(np.arange(first_position + 1, first_position + n + 1)),
-                     pa.string()), "")
-    if "id" not in table.column_names:
-        return derived
-    given = plain_array(table.column("id"))
-    if pa.types.is_integer(given.type):
-        given = given.cast(pa.string())
-    return pc.coalesce(given, derived)
-
-
-def _id_hashes(table: pa.Table, first_position: int) -> np.ndarray:
-    """A 64-bit FNV-1a hash of each event id, computed a byte position at a time over the
-    whole column. Equal hashes are only suspects: `_duplicate` compares the ids."""
-    ids = _ids(table, first_position)
-    n = len(ids)
-    buffers = ids.buffers()
-    offsets = np.frombuffer(buffers[1], dtype=np.int32)[ids.offset: ids.offset + n + 1]
-    data = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None \
-        else np.zeros(0, np.uint8)
-    lengths = np.diff(offsets)
-    if n and int(lengths.max()) > _HASHED_BYTES:  # long ids: hash them one by one
-        import pandas as pd
-
-        values = ids.to_numpy(zero_copy_only=False).astype(object)
-        return np.asarray(pd.util.hash_array(values, categorize=False), dtype=np.uint64)
-    hashes = np.full(n, 0xCBF29CE484222325, dtype=np.uint64)
-    starts = offsets[:-1]
-    prime = np.uint64(0x100000001B3)
-    for p in range(int(lengths.max()) if n else 0):
-        live = lengths > p
-        byte = np.zeros(n, dtype=np.uint64)
-        byte[live] = data[starts[live] + p]
-        hashes = np.where(live, (hashes ^ byte) * prime, hashes)
-    return hashes ^ lengths.astype(np.uint64)
-
-
-_HASHED_BYTES = 64
-"""Ids up to this long are hashed vectorised; longer ones (rare) through pandas."""
-
-
-class _SubjectLookup:
-    """Subject ids to their index in the subjects table, the hash table built once (Arrow's
-    index_in would build it again for every row group)."""
-
-    def __init__(self, ids: pa.ChunkedArray | pa.Array) -> None:
-        import pandas as pd
-
-        self.index = pd.Index(plain_array(ids).to_numpy(zero_copy_only=False))
-
-    def __call__(self, subject: pa.Array) -> pa.Array:
-        """The index of each subject (int64), null where the id is unknown."""
-        encoded = pc.dictionary_encode(subject)
-        where = self.index.get_indexer(encoded.dictionary.to_numpy(zero_copy_only=False))
-        out = np.asarray(where, dtype=np.int64)[
-            encoded.indices.to_numpy(zero_copy_only=False)]
-        return pa.array(out, mask=out < 0)
-
-
-def _sample(ids: pa.ChunkedArray | pa.Array, value: Any) -> list[str]:
-    """Known ids to suggest from: all of them when few, else those sharing a prefix."""
-    if len(ids) <= 10_000:
-        return [str(i) for i in ids.to_pylist()]
-    prefix = str(value)[:2]
-    return [str(i) for i in pc.filter(ids, pc.starts_with(ids, prefix)).to_pylist()[:10_000]]
 
 
 # --- opening --------------------------------------------------------------------------------
