@@ -11,6 +11,7 @@ import click
 
 from creditlab.engine.checks.scenario_tests import TestOutcome, find_test_files, run_file
 from creditlab.engine.scoring.replay import Backend
+from creditlab.engine.views.findings import relative
 
 from .output import backend_option, check_output, force_option, json_text, output_file
 
@@ -64,13 +65,16 @@ def test_command(paths: Sequence[str], fmt: str, output: str | None, force: bool
 
 
 def text_line(outcome: TestOutcome) -> str:
-    """`PASS file`, `FAIL file: the first mismatch` or `ERROR file:line: [field] reason`."""
+    """`PASS file`, `FAIL file: the first mismatch` or `ERROR file:line: [field] reason`.
+
+    Files inside the working directory are named relative to it, as lint names them.
+    """
     if outcome.status == "pass":
-        return f"PASS {outcome.file}"
+        return f"PASS {relative(outcome.file)}"
     if outcome.status == "fail":
         more = len(outcome.mismatches) - 1
         extra = f" (and {more} more)" if more else ""
-        return f"FAIL {outcome.file}: {outcome.message}{extra}"
+        return f"FAIL {relative(outcome.file)}: {outcome.message}{extra}"
     return f"ERROR {outcome.message}"
 
 

@@ -91,7 +91,8 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
 
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_every_command_fits_and_keeps_ids_whole(name, width):
+def test_every_command_fits_and_keeps_ids_whole(name, width, monkeypatch):
+    monkeypatch.chdir(ROOT)  # files are named relative to the working directory
     args, ids = CASES[name]
     text = run(args, width)
     check(text, width, ids)
