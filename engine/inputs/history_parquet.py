@@ -188,7 +188,8 @@ class ParquetHistory:
         checker = EventChecker(self.vocabulary, [s.name for s in self._sources])
         parts = [self._read_group(g, low, high, self._lookup) for g in self._groups
                  if g.low < high and g.high >= low]
-        checked = [checker.table(p, schema) for p in parts if p.num_rows]
+        parts = [p for p in parts if p.num_rows]
+        checked = [checker.table(p, schema, ordered=len(parts) == 1) for p in parts]
         subjects = self.subjects.slice(low, subjects_per_partition)
         if len(checked) == 1:
             return checked[0], subjects

@@ -81,7 +81,9 @@ class EventChecker:
         row = int(table.column(ROW_COLUMN)[i].as_py())
         return row_error(reason, self.files[source], row, field)
 
-    def table(self, raw: pa.Table, schema: pa.Schema) -> pa.Table:
+    def table(self, raw: pa.Table, schema: pa.Schema, *, ordered: bool = True) -> pa.Table:
+        """`raw`'s rows checked and typed as `schema`; in (at, id) order when `ordered`
+        (a caller that joins several tables sorts once, after joining)."""
         n = raw.num_rows
         for name in ("at", "type"):
             if name not in raw.column_names:
@@ -122,11 +124,12 @@ class EventChecker:
                 columns[name] = self.attribute(raw, etype, name, column)
         self.check_required(raw, etype)
         order = pc.sort_indices(pa.table({"at": at, "id": ids}),
-                                sort_keys=[("at", "ascending"), ("id", "ascending")])
+                                sort_keys=[("at", "ascending"), ("id", "ascending")]) \
+            if ordered else None
         arrays = [pa.array(np.arange(n, dtype=np.int64))]
         for f in schema:
             if f.name in columns:
-                arrays.append(columns[f.name].take(order))
+                arrays.append(columns[f.name] if order is None else columns[f.name].take(order))
             elif f.name != "position":
                 arrays.append(pa.nulls(n, f.type))
         return pa.Table.from_arrays(arrays, schema=schema)
