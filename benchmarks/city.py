@@ -13,8 +13,11 @@ against a fixed time. Prints:
 2. a synthetic city of `--people` people over one year (`creditlab simulate`), replayed
    through the same schemes with `creditlab replay CITY --backend columnar --format parquet
    -o DIR`, each command in its own process: wall time and peak memory of each, the
-   replay's time split (load, replay, digest, write: summed over partitions, from the
-   folder's manifest), and pairs per second;
+   replay's time split (summed over partitions, from the
+   folder's manifest: load, match, reduce, tables, digest, write), and pairs per second, for
+   the whole command and for its scoring stages (match and reduce); then the same replay
+   with `--dask` (a local cluster, one worker process per core), its peak memory summed over
+   all its processes, and whether its digest is the same;
 3. the numpy floor on the city's own events: for each scheme, a lookup of each event
    type's points and a bincount per person (no caps, no limits, no conditions: the least
    any engine must do), and the columnar backend's ratio to it.
@@ -64,15 +67,40 @@ def machine() -> str:
             f"{platform.release()}, Python {platform.python_version()}")
 
 
+def _tree_rss(root: int) -> int:
+    """Resident bytes of process `root` and all its descendants, from /proc."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        rss[int(entry.name)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+    tree, grew = {root}, True
+    while grew:
+        more = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree |= more
+        grew = bool(more)
+    return sum(rss.get(pid, 0) for pid in tree)
+
+
 def timed_command(args: list[str]) -> tuple[float, float]:
-    """Run a command in its own process: (wall seconds, peak resident memory in GiB)."""
+    """Run a command in its own process: (wall seconds, peak resident memory in GiB, summed
+    over the process and its children, sampled ten times a second)."""
     start = time.perf_counter()
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(process.pid, 0)
+    peak = 0
+    while process.poll() is None:
+        peak = max(peak, _tree_rss(process.pid))
+        time.sleep(0.1)
     wall = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
+    if process.returncode != 0:
         raise SystemExit(f"failed: {' '.join(args)}")
-    return wall, usage.ru_maxrss / 2**20  # ru_maxrss is in KiB on Linux
+    return wall, peak / 2**30
 
 
 def sample(events: int, seed: int) -> None:
@@ -146,15 +174,25 @@ def city(people: int, seed: int, work: Path) -> None:
     print(f"city: {people:,} people, {events:,} events, {len(schemes)} schemes = "
           f"{pairs:,} pairs, {manifest['partitions']} partitions")
     print(f"  simulate  {t_sim:7.1f} s wall, peak {m_sim:.2f} GiB")
-    print(f"  replay    {t_rep:7.1f} s wall, peak {m_rep:.2f} GiB, {pairs / t_rep:,.0f} pairs/s")
+    print(f"  replay    {t_rep:7.1f} s wall, peak {m_rep:.2f} GiB, {pairs / t_rep:,.0f} pairs/s "
+          "(one process)")
     split = manifest.get("seconds", {})
-    if split:
-        print("  replay split (summed over partitions): "
-              + ", ".join(f"{k} {v:.1f} s" for k, v in split.items()))
+    print("  replay split (summed over partitions): "
+          + ", ".join(f"{k} {v:.1f} s" for k, v in split.items()))
+    scoring = split.get("match", 0.0) + split.get("reduce", 0.0)
+    if scoring:
+        print(f"  scoring (match and reduce) {pairs / scoring:,.0f} pairs/s")
+    shutil.rmtree(results)
+    t_dask, m_dask = timed_command([*args, "--dask"])
+    on_dask = json.loads((results / "manifest.json").read_text())
+    same = "the same digest" if on_dask["digest"] == manifest["digest"] else "DIGESTS DIFFER"
+    print(f"  --dask    {t_dask:7.1f} s wall, peak {m_dask:.2f} GiB over all its processes, "
+          f"{pairs / t_dask:,.0f} pairs/s ({os.cpu_count()} workers; {same})")
     t_floor, n = floor(folder, schemes)
     floor_rate = n * len(schemes) / t_floor
-    print(f"  numpy floor {floor_rate:,.0f} pairs/s on the same events; columnar replay "
-          f"(whole command) is {floor_rate / (pairs / t_rep):.1f}x slower than the floor")
+    print(f"  numpy floor {floor_rate:,.0f} pairs/s on the same events; the columnar replay is "
+          f"{floor_rate / (pairs / t_rep):.1f}x slower (whole command, one process), "
+          f"{floor_rate * scoring / pairs:.1f}x slower (its scoring stages)")
     print(f"  digest {manifest['digest']}")
 
 

@@ -13,6 +13,7 @@ once per distinct value (the digest, Parquet and `entries` read them as the stri
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -54,6 +55,9 @@ class ColumnarReplay:
     ledger: pa.Table
     accounting: tuple[Accounting, ...]
     schemes: tuple[Scheme, ...] = field(default=(), repr=False)
+    seconds: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
+    """Where the time went: `match` (indexing events, matching rules, their values),
+    `reduce` (the compiled reducer) and `tables` (results and ledger as Arrow tables)."""
 
     def outcomes(self) -> list[Outcome]:
         """The results as records, in the durable replay's order (subject, scheme)."""
@@ -90,7 +94,9 @@ def replay_columnar(events: pa.Table, subjects: pa.Table, schemes: Sequence[Sche
                     starting: Sequence[StartingPoint] = (), end: date | None) -> ColumnarReplay:
     """Replay `events` of `subjects` through `schemes` (sorted by id), as the durable
     backend would; `end` is the day final states are evaluated at (None: no events)."""
+    clock = _Clock()
     ev = prepare_events(events, subjects)
+    clock.lap("match")
     subj_start = np.searchsorted(ev.subject, np.arange(ev.subjects.num_rows + 1))
     results: list[pa.Table] = []
     entries: list[SchemeEntries] = []
@@ -100,7 +106,7 @@ def replay_columnar(events: pa.Table, subjects: pa.Table, schemes: Sequence[Sche
     ranks = {sid: r for r, sid in enumerate(sorted(s.id for s in schemes))}
     keys: list[npt.NDArray[np.int64]] = []
     for index, scheme in enumerate(schemes):
-        part = _replay_scheme(ev, subj_start, index, scheme, starting, end)
+        part = _replay_scheme(ev, subj_start, index, scheme, starting, end, clock)
         results.append(part[0])
         keys.append(part[1] * len(schemes) + ranks[scheme.id])
         entries.append(part[2])
@@ -109,8 +115,22 @@ def replay_columnar(events: pa.Table, subjects: pa.Table, schemes: Sequence[Sche
     result = result.combine_chunks()
     if keys:
         result = result.take(pa.array(np.argsort(np.concatenate(keys), kind="stable")))
-    return ColumnarReplay(result, ledger_table(ev, entries), tuple(accounting),
-                          tuple(schemes))
+    ledger = ledger_table(ev, entries)
+    clock.lap("tables")
+    return ColumnarReplay(result, ledger, tuple(accounting), tuple(schemes), clock.seconds)
+
+
+class _Clock:
+    """Seconds summed by stage, each lap charged to the stage that just ended."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {"match": 0.0, "reduce": 0.0, "tables": 0.0}
+        self._last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.seconds[stage] += now - self._last
+        self._last = now
 
 
 def _starts(ev: Events, compiled: CompiledScheme, applicable: npt.NDArray[np.bool_],
@@ -149,8 +169,9 @@ def _starts(ev: Events, compiled: CompiledScheme, applicable: npt.NDArray[np.boo
 
 
 def _replay_scheme(ev: Events, subj_start: npt.NDArray[np.int64], index: int, scheme: Scheme,
-                   starting: Sequence[StartingPoint], end: date | None
+                   starting: Sequence[StartingPoint], end: date | None, clock: _Clock
                    ) -> tuple[pa.Table, npt.NDArray[np.int64], SchemeEntries, Accounting]:
+    clock.lap("tables")  # the previous scheme's results
     compiled = compile_scheme(scheme)
     applicable = ev.kind == scheme.subject_kind
     start_score, start_grade = _starts(ev, compiled, applicable, starting)
@@ -169,6 +190,7 @@ def _replay_scheme(ev: Events, subj_start: npt.NDArray[np.int64], index: int, sc
     status = slot_status.astype(np.int64)
     parts: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]] = []
     first = 0
+    clock.lap("match")
     while first < n_subjects:
         # Not zeroed: the reducer writes every field of what it counts as written.
         out = (np.empty((capacity, 9), np.int64), np.empty((capacity, 4), np.int64),
@@ -190,6 +212,7 @@ def _replay_scheme(ev: Events, subj_start: npt.NDArray[np.int64], index: int, sc
             continue
         parts.append((out[0][:n_entries], out[1][:n_entries], out[2][:n_items]))
         first = done
+    clock.lap("reduce")
     ledger = scheme_entries(ev, compiled, index, parts)
     chosen = np.flatnonzero(applicable)
     results = _results(ev, compiled, chosen, start_score, outcome, flags)
