@@ -12,12 +12,13 @@ against a fixed time. Prints:
    digests agree;
 2. a synthetic city of `--people` people over one year (`creditlab simulate`), replayed
    through the same schemes with `creditlab replay CITY --backend columnar --format parquet
-   -o DIR`, each command in its own process: wall time and peak memory of each, the
-   replay's time split (summed over partitions, from the
-   folder's manifest: load, match, reduce, tables, digest, write), and pairs per second, for
+   -o DIR --jobs 1` (one process), each command in its own process: wall time and peak
+   memory of each, the replay's time split (summed over partitions, from the folder's
+   manifest: load, match, reduce, tables, digest, write), and pairs per second, for
    the whole command and for its scoring stages (match and reduce); then the same replay
-   with `--dask` (a local cluster, one worker process per core), its peak memory summed over
-   all its processes, and whether its digest is the same;
+   with one process per core (the default) and with `--dask` (a local cluster, one worker
+   process per core), each with its peak memory summed over all its processes and whether
+   its digest is the same;
 3. the numpy floor on the city's own events: for each scheme, a lookup of each event
    type's points and a bincount per person (no caps, no limits, no conditions: the least
    any engine must do), and the columnar backend's ratio to it.
@@ -167,7 +168,7 @@ def city(people: int, seed: int, work: Path) -> None:
             "-o", str(results)]
     for scheme in schemes:
         args += ["--scheme", scheme.id]
-    t_rep, m_rep = timed_command(args)
+    t_rep, m_rep = timed_command([*args, "--jobs", "1"])
     manifest = json.loads((results / "manifest.json").read_text())
     events = manifest["events"]
     pairs = events * len(schemes)
@@ -182,6 +183,13 @@ def city(people: int, seed: int, work: Path) -> None:
     scoring = split.get("match", 0.0) + split.get("reduce", 0.0)
     if scoring:
         print(f"  scoring (match and reduce) {pairs / scoring:,.0f} pairs/s")
+    shutil.rmtree(results)
+    cores = os.cpu_count() or 1
+    t_jobs, m_jobs = timed_command(args)  # the default: one process per core
+    in_jobs = json.loads((results / "manifest.json").read_text())
+    same = "the same digest" if in_jobs["digest"] == manifest["digest"] else "DIGESTS DIFFER"
+    print(f"  replay    {t_jobs:7.1f} s wall, peak {m_jobs:.2f} GiB over all its processes, "
+          f"{pairs / t_jobs:,.0f} pairs/s ({cores} processes, the default; {same})")
     shutil.rmtree(results)
     t_dask, m_dask = timed_command([*args, "--dask"])
     on_dask = json.loads((results / "manifest.json").read_text())

@@ -14,6 +14,7 @@ import argparse
 import random
 import sys
 import time
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -27,7 +28,10 @@ from creditlab.engine.scoring.durable.reduce import Reducer
 from history_builder import history, random_attrs
 
 
-def synthetic(n: int, seed: int):
+def synthetic_records(n: int, seed: int) -> tuple[list[dict], Iterator[dict]]:
+    """The sample's subjects (a person per 20 events) and, drawn as they are asked for, its
+    `n` events of the types the shipped schemes score (so a file can be written a line at
+    a time: benchmarks/durable_memory.py)."""
     vocabulary = shipped_vocabulary()
     schemes = [s for s in shipped_schemes() if s.variant is None]
     types = sorted({t for s in schemes for r in s.rules for t in r.match.types})
@@ -35,14 +39,22 @@ def synthetic(n: int, seed: int):
     subjects = [{"id": f"s{i}", "kind": "person", "residence": rng.choice(["urban", "rural"]),
                  "born": date(1960, 1, 1) + timedelta(days=rng.randrange(15000)),
                  "roles": rng.sample(vocabulary.roles, 2)} for i in range(max(1, n // 20))]
-    events = []
-    for i in range(n):
-        etype = rng.choice(types)
-        ev = {"id": f"e{i}", "subject": rng.choice(subjects)["id"], "type": etype,
-              "at": date(2019, 1, 1) + timedelta(days=rng.randrange(1000))}
-        ev.update(random_attrs(rng, vocabulary.events[etype], low=1))
-        events.append(ev)
-    return history(subjects, events), schemes
+
+    def events() -> Iterator[dict]:
+        for i in range(n):
+            etype = rng.choice(types)
+            ev = {"id": f"e{i}", "subject": rng.choice(subjects)["id"], "type": etype,
+                  "at": date(2019, 1, 1) + timedelta(days=rng.randrange(1000))}
+            ev.update(random_attrs(rng, vocabulary.events[etype], low=1))
+            yield ev
+
+    return subjects, events()
+
+
+def synthetic(n: int, seed: int):
+    subjects, events = synthetic_records(n, seed)
+    schemes = [s for s in shipped_schemes() if s.variant is None]
+    return history(subjects, list(events)), schemes
 
 
 def main() -> None:

@@ -27,6 +27,7 @@ from .output import (
     force_option,
     json_text,
     output_file,
+    reform_option,
     write_frame,
 )
 from .width import width_option
@@ -53,7 +54,7 @@ def _schemes_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--scheme", "schemes", multiple=True, metavar="ID",
               shell_complete=complete_scheme,
                         help="A scheme id or scheme file; repeat for several. "
-                             "Default: all shipped (variants excluded).")(func)
+                             "Default: all shipped (variants excluded).")(reform_option(func))
 
 
 def _persona_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -109,8 +110,9 @@ def _day(value: Any) -> date | None:
               show_default=True, help="Which rows csv and parquet export.")
 @_output_options
 @backend_option
-def diff_command(history: str, schemes: Sequence[str], all_events: bool, table: str, fmt: str,
-                 output: str | None, force: bool, backend: Backend) -> None:
+def diff_command(history: str, schemes: Sequence[str], reforms: Sequence[str], all_events: bool,
+                 table: str, fmt: str, output: str | None, force: bool,
+                 backend: Backend) -> None:
     """Where schemes part ways on one history: per subject, per event, rule by rule.
 
     Per subject: start, final score, band, and the score as a share of each scheme's
@@ -126,7 +128,7 @@ def diff_command(history: str, schemes: Sequence[str], all_events: bool, table: 
 
     from .analyst_render import diff_tables
 
-    chosen = resolve_schemes(tuple(schemes))
+    chosen = resolve_schemes(tuple(schemes), reforms)
     inputs = _inputs(history, chosen)
     _check(fmt, output, force, inputs)
     result = diff(_replayed(history, chosen, backend), all_events=all_events)
@@ -146,7 +148,8 @@ def diff_command(history: str, schemes: Sequence[str], all_events: bool, table: 
               help="Set an attribute on every behaviour that has it (hours=300); repeat.")
 @_output_options
 @backend_option
-def matrix_command(codes: Sequence[str], schemes: Sequence[str], roles: Sequence[str],
+def matrix_command(codes: Sequence[str], schemes: Sequence[str], reforms: Sequence[str],
+                   roles: Sequence[str],
                    residence: str | None, on: Any, attrs: Sequence[str], fmt: str,
                    output: str | None, force: bool, backend: Backend) -> None:
     """The same behaviour scored differently: one row per behaviour, one column per scheme.
@@ -169,7 +172,7 @@ def matrix_command(codes: Sequence[str], schemes: Sequence[str], roles: Sequence
 
     from .analyst_render import matrix_tables
 
-    chosen = resolve_schemes(tuple(schemes))
+    chosen = resolve_schemes(tuple(schemes), reforms)
     inputs = _inputs(None, chosen)
     _check(fmt, output, force, inputs)
     result = behaviour_matrix(
@@ -194,6 +197,7 @@ def matrix_command(codes: Sequence[str], schemes: Sequence[str], roles: Sequence
 @_output_options
 def exchange_command(offence: str, good: str, attrs: Sequence[str],
                      offence_attrs: Sequence[str], schemes: Sequence[str],
+                     reforms: Sequence[str],
                      roles: Sequence[str], residence: str | None, on: Any, fmt: str,
                      output: str | None, force: bool) -> None:
     """How much of a good act offsets one offence, scheme by scheme.
@@ -212,7 +216,7 @@ def exchange_command(offence: str, good: str, attrs: Sequence[str],
 
     from .analyst_render import exchange_tables
 
-    chosen = resolve_schemes(tuple(schemes))
+    chosen = resolve_schemes(tuple(schemes), reforms)
     inputs = _inputs(None, chosen)
     _check(fmt, output, force, inputs)
     result = exchange(offence, good, chosen, shipped_vocabulary(),
@@ -229,8 +233,8 @@ def exchange_command(offence: str, good: str, attrs: Sequence[str],
               default="bands", show_default=True, help="Which rows csv and parquet export.")
 @_output_options
 @backend_option
-def compare_command(history: str, schemes: Sequence[str], table: str, fmt: str,
-                    output: str | None, force: bool, backend: Backend) -> None:
+def compare_command(history: str, schemes: Sequence[str], reforms: Sequence[str], table: str,
+                    fmt: str, output: str | None, force: bool, backend: Backend) -> None:
     """How schemes sort a population: bands, rank agreement (Kendall's tau), band flips.
 
     Example:
@@ -242,7 +246,7 @@ def compare_command(history: str, schemes: Sequence[str], table: str, fmt: str,
 
     from .analyst_render import compare_tables
 
-    chosen = resolve_schemes(tuple(schemes))
+    chosen = resolve_schemes(tuple(schemes), reforms)
     inputs = _inputs(history, chosen)
     _check(fmt, output, force, inputs)
     result = compare_population(_replayed(history, chosen, backend))

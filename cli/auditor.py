@@ -20,8 +20,9 @@ from creditlab.engine import (
     shipped_vocabulary,
     version,
 )
-from creditlab.engine.checks.lint import Finding, has_errors, lint_file
+from creditlab.engine.checks.lint import Finding, has_errors, lint_file, lint_scheme
 from creditlab.engine.inputs.catalog import schemes_dir, shipped_scheme_files
+from creditlab.engine.inputs.reform import is_reform_file
 from creditlab.engine.inputs.scheme import Scheme
 from creditlab.engine.scoring.replay import Backend
 from creditlab.engine.views.files import write_new
@@ -57,6 +58,8 @@ def _scheme_files(names: Sequence[str]) -> list[Path]:
             out.append(path)
         elif (folder / f"{name}.yaml").exists():
             out.append(folder / f"{name}.yaml")
+        elif (folder / "reforms" / f"{name}.yaml").exists():  # a variant, kept as a reform
+            out.append(folder / "reforms" / f"{name}.yaml")
         else:
             raise UnknownSchemeError(name, [p.stem for p in shipped])
     return out
@@ -89,7 +92,11 @@ def lint_command(schemes: Sequence[str], fmt: str, severity: str) -> None:
     findings: list[Finding] = []
     files = _scheme_files(schemes)
     for path in files:
-        findings += lint_file(path, shipped_vocabulary())
+        if is_reform_file(path):
+            # A reform has no rules of its own to point at: lint the scheme it makes.
+            findings += lint_scheme(resolve_schemes([str(path)])[0], None, shipped_vocabulary())
+        else:
+            findings += lint_file(path, shipped_vocabulary())
     shown = at_least(findings, severity)
     summary = {s: sum(1 for f in findings if f.severity == s) for s in ("error", "warning",
                                                                           "info")}

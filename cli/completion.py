@@ -23,11 +23,11 @@ def complete_scheme(ctx: click.Context, param: click.Parameter,
     if "/" in incomplete or incomplete.endswith((".yaml", ".yml")):
         return [CompletionItem(incomplete, type="file")]
     try:
-        from creditlab.engine.inputs.catalog import shipped_scheme_files
+        from creditlab.engine.inputs.catalog import shipped_reform_files, shipped_scheme_files
 
-        # A shipped scheme's id is its file's name: listing files is instant, loading
-        # every scheme to read its id is not.
-        ids = sorted(p.stem for p in shipped_scheme_files())
+        # A shipped scheme's id is its file's name (a variant's, its reform file's):
+        # listing files is instant, loading every scheme to read its id is not.
+        ids = sorted(p.stem for p in [*shipped_scheme_files(), *shipped_reform_files()])
     except Exception:  # completion must never break the shell
         return []
     return [CompletionItem(i) for i in ids if i.startswith(incomplete)]

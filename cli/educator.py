@@ -29,7 +29,7 @@ from creditlab.engine.describe import number, signed
 from creditlab.engine.scoring.replay import Backend
 
 from .completion import complete_scheme
-from .output import backend_option, console, format_option, write_json
+from .output import backend_option, console, format_option, reform_option, write_json
 from .width import fits, indented, joined, width_option
 
 __all__ = ["COMMANDS", "asymmetry_command", "explain_command"]
@@ -43,11 +43,12 @@ __all__ = ["COMMANDS", "asymmetry_command", "explain_command"]
               shell_complete=complete_scheme,
               help="A scheme id or file; repeat for several. Default: all shipped schemes, "
                    "told in full where a rule fired.")
+@reform_option
 @format_option("text", "json", default="text")
 @backend_option
 @width_option
 def explain_command(history: str, subject_id: str | None, schemes: Sequence[str],
-                    fmt: str, backend: Backend) -> None:
+                    reforms: Sequence[str], fmt: str, backend: Backend) -> None:
     """Tell one person's score event by event, citing each rule's source.
 
     Each step names the event, the rule that fired, the points it gives and applies, the
@@ -66,7 +67,7 @@ def explain_command(history: str, subject_id: str | None, schemes: Sequence[str]
                                        f"{len(loaded.subjects)} subjects: "
                                        f"{', '.join(sorted(loaded.subjects))}")
             subject_id = next(iter(loaded.subjects))
-        result = replay(loaded, resolve_schemes(tuple(schemes)), backend=backend)
+        result = replay(loaded, resolve_schemes(tuple(schemes), reforms), backend=backend)
         stories = explain_all(result, subject_id)
     except CreditlabError as exc:
         raise click.ClickException(str(exc)) from None
@@ -102,9 +103,10 @@ def _story(story: Story) -> Group:
               shell_complete=complete_scheme,
               help="A scheme id or file; repeat for several. Default: all shipped schemes "
                    "(variants excluded).")
+@reform_option
 @format_option("table", "json")
 @width_option
-def asymmetry_command(schemes: Sequence[str], fmt: str) -> None:
+def asymmetry_command(schemes: Sequence[str], reforms: Sequence[str], fmt: str) -> None:
     """Show, per scheme and group, who can earn points and who only loses them.
 
     For everyone, rural and urban residents, civil servants, teachers and business owners:
@@ -118,7 +120,7 @@ def asymmetry_command(schemes: Sequence[str], fmt: str) -> None:
         creditlab asymmetry --scheme meritown_2019 --scheme fuzhou_yuming
     """
     try:
-        view = asymmetry(resolve_schemes(tuple(schemes)))
+        view = asymmetry(resolve_schemes(tuple(schemes), reforms))
     except CreditlabError as exc:
         raise click.ClickException(str(exc)) from None
     if fmt == "json":

@@ -14,7 +14,14 @@ from creditlab.engine.views.heat_map import history_matrix
 from creditlab.engine.views.report import POPULATION_FROM, build_report
 
 from .completion import complete_scheme
-from .output import ProgressBar, backend_option, check_output, force_option, output_file
+from .output import (
+    ProgressBar,
+    backend_option,
+    check_output,
+    force_option,
+    output_file,
+    reform_option,
+)
 
 __all__ = ["COMMANDS", "report"]
 
@@ -27,6 +34,7 @@ LONG_REPLAY = 200_000
 @click.option("--scheme", "schemes", multiple=True, metavar="ID",
               shell_complete=complete_scheme,
               help="A scheme id or a scheme file; repeat for several. Default: all shipped.")
+@reform_option
 @click.option("--subject", "subjects", multiple=True, metavar="ID",
               help="A subject to chart; repeat for several. Default: the first 12 by id.")
 @click.option("--heat-map/--no-heat-map", default=True, show_default=True,
@@ -42,7 +50,8 @@ LONG_REPLAY = 200_000
                    "only with --force.")
 @force_option
 @backend_option
-def report(history: str, schemes: Sequence[str], subjects: Sequence[str], heat_map: bool,
+def report(history: str, schemes: Sequence[str], reforms: Sequence[str],
+           subjects: Sequence[str], heat_map: bool,
            asymmetry: bool, population: bool | None, output: str, force: bool,
            backend: Backend) -> None:
     """Write one self-contained HTML report of a history: charts, captions, the ledger.
@@ -60,7 +69,7 @@ def report(history: str, schemes: Sequence[str], subjects: Sequence[str], heat_m
         creditlab report fixtures/personas/rural_farmer.yaml --scheme fuzhou_yuming -o lu.html
     """
     vocabulary = shipped_vocabulary()
-    chosen = resolve_schemes(tuple(schemes))
+    chosen = resolve_schemes(tuple(schemes), reforms)
     inputs = [history, *(s.file for s in chosen)]
     check_output(output, force=force, inputs=inputs)  # before the work, not after
     loaded = load_history(history, vocabulary)

@@ -10,30 +10,36 @@ text stdout cannot encode is written with backslash escapes (`\u4e2d`), never a 
 from __future__ import annotations
 
 import io
+import itertools
 import os
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 import click
+from pydantic_core import to_jsonable_python
 
 from creditlab.engine import (
     CreditlabError,
     load_history,
     replay,
     resolve_schemes,
-    shipped_scheme,
     shipped_schemes,
     shipped_vocabulary,
     version,
 )
 from creditlab.engine.checks.coverage import coverage_of
+from creditlab.engine.inputs.history_parquet import (
+    DEFAULT_SUBJECTS_PER_PARTITION as PARQUET_PARTITION,
+)
+from creditlab.engine.inputs.reform import ReformedScheme
 from creditlab.engine.inputs.scheme import Scheme
+from creditlab.engine.inputs.systems import not_replayable
 from creditlab.engine.scoring.replay import Backend
 from creditlab.engine.views.folder_replay import replay_history_to_folder, replay_to_folder
 from creditlab.engine.views.replay_files import ReplayFolder
 
-from . import analyst, auditor, city, educator, educator_report, reference, simulate, tester
+from . import analyst, auditor, city, educator, educator_report, reference, simulate, sweep, tester
 from .completion import complete_scheme
 from .output import (
     ProgressBar,
@@ -44,12 +50,20 @@ from .output import (
     format_option,
     is_stdout,
     output_file,
+    reform_option,
     replay_document,
     write_frame,
     write_json,
     write_jsonl,
 )
-from .render import coverage_table, print_all, scheme_detail, scheme_list
+from .render import (
+    changes_by_item,
+    coverage_table,
+    not_replayable_table,
+    print_all,
+    scheme_detail,
+    scheme_list,
+)
 from .replay_view import replay_tables
 from .width import width_option
 
@@ -153,9 +167,14 @@ def schemes_command(fmt: str, seed_only: bool, variants: bool, coverage: bool) -
     if coverage:
         rows = [coverage_of(s) for s in chosen]
         if fmt == "json":
-            write_json([c.as_dict() for c in rows])
+            write_json([{**c.as_dict(), "replayable": True} for c in rows]
+                       + [{"scheme": n.id, "replayable": False, "name": n.name,
+                           "reason": n.reason, "why": n.why,
+                           "source": n.source.model_dump(mode="json")}
+                          for n in not_replayable()])
         else:
             console().print(coverage_table(rows))
+            console().print(not_replayable_table(not_replayable()))
         return
     if fmt == "json":
         write_json([_scheme_summary(s) for s in chosen])
@@ -188,21 +207,44 @@ def _scheme_summary(s: Scheme) -> dict[str, Any]:
 
 @cli.command("show")
 @click.argument("scheme_id", shell_complete=complete_scheme)
+@reform_option
 @format_option("table", "json")
 @click.option("--seed-only", is_flag=True, help="Show only rules encoded from the seeds.")
 @width_option
-def show_command(scheme_id: str, fmt: str, seed_only: bool) -> None:
+def show_command(scheme_id: str, reforms: Sequence[str], fmt: str, seed_only: bool) -> None:
     """Show one scheme: scale, bands, every rule with its citation and fidelity.
+
+    A reformed scheme (`ID+reform.yaml`, or `--reform FILE`) marks each changed item with
+    the baseline's value ("was -50") and lists every change.
 
     Example:
 
         creditlab show suining_county
+        creditlab show suining_county+fixtures/reforms/suining-red-light-10.yaml
     """
-    scheme = shipped_scheme(scheme_id)
+    chosen = resolve_schemes((scheme_id,), reforms)
+    if len(chosen) != 1:
+        raise click.UsageError(f"each --reform of show must be of {scheme_id}; "
+                               f"{chosen[-1].id} is another scheme")
+    scheme = chosen[0]
     if fmt == "json":
-        data = scheme.model_dump(mode="json", exclude={"file"})
+        data = scheme.model_dump(mode="json", exclude={"file", "changed"})
+        marks = changes_by_item(scheme)
         for rule, dumped in zip(scheme.rules, data["rules"], strict=True):
             dumped["provenance"] = rule.provenance
+            if ("rules", rule.id) in marks:
+                dumped["was"] = {c.field: to_jsonable_python(c.was)
+                                 for c in marks[("rules", rule.id)]}
+        for band, dumped in zip(scheme.bands, data["bands"], strict=True):
+            if ("bands", band.label) in marks:
+                dumped["was"] = {c.field: to_jsonable_python(c.was)
+                                 for c in marks[("bands", band.label)]}
+        if isinstance(scheme, ReformedScheme):
+            data["changed"] = [{**c.model_dump(include={"target", "part", "key", "field",
+                                                        "reform", "note"}),
+                                "was": to_jsonable_python(c.was),
+                                "now": to_jsonable_python(c.now)}
+                               for c in scheme.changed]
         if seed_only:
             data["rules"] = [r for r in data["rules"] if r["provenance"] == "seed"]
         write_json(data)
@@ -215,6 +257,7 @@ def show_command(scheme_id: str, fmt: str, seed_only: bool) -> None:
 @click.option("--scheme", "schemes", multiple=True, metavar="ID",
               shell_complete=complete_scheme,
               help="A scheme id or a scheme file; repeat for several. Default: all shipped.")
+@reform_option
 @format_option("table", "json", "jsonl", "csv", "parquet")
 @click.option("--explain", is_flag=True,
               help="Include the ledger: every rule that fired, with its source (csv and "
@@ -233,14 +276,19 @@ def show_command(scheme_id: str, fmt: str, seed_only: bool) -> None:
 @click.option("--scheduler", metavar="tcp://HOST:PORT", default=None,
               help="Replay on an existing Dask cluster instead (its workers must reach the "
                    "history and DIR at the same paths).")
-@click.option("--partition-size", type=click.IntRange(1, 10_000_000), default=50_000,
+@click.option("--partition-size", type=click.IntRange(1, 10_000_000),
+              default=PARQUET_PARTITION,
               show_default=True, help="Subjects per partition of a Parquet history.")
+@click.option("--jobs", type=click.IntRange(1, 256), default=None, metavar="N",
+              help="Processes replaying the partitions of a Parquet history at once, without "
+                   "Dask. Default: one per core; 1: all in this process.")
 @click.option("--subject", "subjects", multiple=True, metavar="ID",
               help="Table: show only this subject; repeat for several. Default: all.")
 @width_option
-def replay_command(history: str, schemes: Sequence[str], fmt: str, explain: bool,
-                   output: str | None, force: bool, backend: Backend, local_dask: bool,
-                   scheduler: str | None, partition_size: int,
+def replay_command(history: str, schemes: Sequence[str], reforms: Sequence[str], fmt: str,
+                   explain: bool, output: str | None, force: bool, backend: Backend,
+                   local_dask: bool,
+                   scheduler: str | None, partition_size: int, jobs: int | None,
                    subjects: Sequence[str]) -> None:
     """Replay a history (YAML, JSONL or Parquet) through schemes, side by side.
 
@@ -250,10 +298,11 @@ def replay_command(history: str, schemes: Sequence[str], fmt: str, explain: bool
         creditlab replay fixtures/example.yaml --explain --format parquet -o ledger.parquet
         creditlab simulate --people 100000 -o city
         creditlab replay city --backend columnar --format parquet -o results
+        creditlab replay city --backend columnar --format parquet -o results --jobs 1
     """
     to_folder = city.check_options(fmt, output, backend, local_dask, scheduler, history)
     vocabulary = shipped_vocabulary()
-    chosen = resolve_schemes(tuple(schemes))
+    chosen = resolve_schemes(tuple(schemes), reforms)
     inputs = [history, *(s.file for s in chosen)]
     if to_folder:
         assert output is not None
@@ -266,6 +315,7 @@ def replay_command(history: str, schemes: Sequence[str], fmt: str, explain: bool
                     done, _ = replay_history_to_folder(
                         history, chosen, vocabulary, folder, local_dask=local_dask,
                         scheduler=scheduler, subjects_per_partition=partition_size,
+                        jobs=jobs or os.cpu_count() or 1,
                         progress=lambda n, total: bar.update("partitions", n, total))
                 finally:
                     bar.close()
@@ -277,6 +327,51 @@ def replay_command(history: str, schemes: Sequence[str], fmt: str, explain: bool
             raise
         console().print(city.summary_line(done, output), soft_wrap=True, markup=False,
                         highlight=False)
+        return
+    if (fmt in ("json", "jsonl") and not explain and backend == "durable"
+            and os.path.splitext(history)[1].lower() == ".jsonl"
+            and not os.path.isdir(history)):
+        # A JSONL history is replayed a partition of subjects at a time, never held whole
+        # (CREDITLAB_SUBJECTS_PER_PARTITION sets the partition's size); the same output.
+        from creditlab.engine.inputs.history_stream import (
+            DEFAULT_SUBJECTS_PER_PARTITION,
+            index_jsonl,
+        )
+        from creditlab.engine.scoring.streamed import replay_streamed
+
+        from .output import json_text
+
+        size = os.environ.get("CREDITLAB_SUBJECTS_PER_PARTITION", "").strip()
+        if size and not (size.isdigit() and int(size) > 0):
+            raise click.UsageError("CREDITLAB_SUBJECTS_PER_PARTITION must be a positive "
+                                   f"whole number, not {size!r}")
+        index = index_jsonl(history, vocabulary)
+        check_frame_output(fmt, output, force=force, inputs=inputs)
+        shown = ProgressBar() if index.events * len(chosen) > 200_000 else None
+        try:
+            streamed = replay_streamed(
+                index, chosen, progress=shown.update if shown else None,
+                subjects_per_partition=int(size) if size else DEFAULT_SUBJECTS_PER_PARTITION)
+        finally:
+            if shown:
+                shown.close()
+        with output_file(output, force=force, inputs=inputs) as out:
+            outcomes = (o.as_dict() for o in streamed.outcomes())
+            if fmt == "jsonl":
+                write_jsonl(itertools.chain(
+                    [{"record": "manifest", **streamed.manifest}],
+                    ({"record": "result", **o} for o in outcomes),
+                    [{"record": "digest", "digest": streamed.digest}]), out)
+                return
+            # write_json's text, written a result at a time: each at its depth in the
+            # document, which ends with "results" (keys are sorted).
+            head = json_text(streamed.as_dict(results=False), out,
+                             indent=2).removesuffix("[]\n}")
+            click.echo(head + "[", file=out, nl=False)
+            for n, outcome in enumerate(outcomes):
+                text = json_text(outcome, out, indent=2).replace("\n", "\n    ")
+                click.echo(("," if n else "") + "\n    " + text, file=out, nl=False)
+            click.echo("\n  ]\n}" if streamed.rows else "]\n}", file=out)
         return
     loaded = load_history(history, vocabulary)
     check_frame_output(fmt, output, force=force, inputs=inputs)
@@ -310,7 +405,7 @@ def replay_command(history: str, schemes: Sequence[str], fmt: str, explain: bool
 
 for _command in (*analyst.COMMANDS, *auditor.COMMANDS, *educator.COMMANDS,
                  *educator_report.COMMANDS, *reference.COMMANDS, *simulate.COMMANDS,
-                 *tester.COMMANDS):
+                 *sweep.COMMANDS, *tester.COMMANDS):
     cli.add_command(_command)
 
 

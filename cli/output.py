@@ -26,7 +26,8 @@ from creditlab.engine.views.frames import sidecar
 F = TypeVar("F", bound=Callable[..., Any])
 
 __all__ = ["ProgressBar", "backend_option", "check_frame_output", "check_output", "console",
-           "force_option", "format_option", "json_text", "output_file", "replay_document",
+           "force_option", "format_option", "json_text", "output_file", "reform_option",
+           "replay_document",
            "write_frame", "write_json", "write_jsonl"]
 
 
@@ -64,6 +65,15 @@ def force_option(func: F) -> F:
     return click.option("--force", is_flag=True,
                         help="Replace FILE if it exists (never a link, a device or an "
                              "input of the command).")(func)
+
+
+def reform_option(func: F) -> F:
+    """`--reform FILE` (repeatable): reforms applied in order to the schemes they are of."""
+    return click.option("--reform", "reforms", multiple=True, metavar="FILE",
+                        type=click.Path(exists=True, dir_okay=False),
+                        help="A reform file applied to the scheme it is of (its 'of'); "
+                             "repeat to stack, in order. A base not among the schemes is "
+                             "added, reformed.")(func)
 
 
 def console(file: IO[str] | None = None) -> Console:

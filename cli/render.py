@@ -11,6 +11,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from creditlab.engine.canonical import plain
 from creditlab.engine.checks.coverage import Coverage
 from creditlab.engine.checks.lint_findings import Finding
 from creditlab.engine.describe import (
@@ -22,13 +23,15 @@ from creditlab.engine.describe import (
     number,
     signed,
 )
+from creditlab.engine.inputs.reform import ChangedValue, ReformedScheme
 from creditlab.engine.inputs.scheme import ExternalSource, Scheme
+from creditlab.engine.inputs.systems import NotReplayable
 from creditlab.engine.views.findings import relative
 
 from .width import fits, output_width
 
-__all__ = ["coverage_table", "findings_tables", "print_all", "scheme_detail",
-           "scheme_list"]
+__all__ = ["changes_by_item", "changes_table", "coverage_table", "findings_tables", "print_all",
+           "scheme_detail", "scheme_list", "shown_value"]
 
 
 def cells(*values: str | Text) -> list[Text]:
@@ -101,7 +104,7 @@ def coverage_table(rows: list[Coverage]) -> Table:
                         "encoded", box=box.SIMPLE_HEAD)
     table.add_column("scheme", overflow="fold")
     for col in ("sources say", "encoded", "reward / penalty", "no points", "external",
-                "share"):
+                "share", "mechanics"):
         table.add_column(col, justify="right")
     table.add_column("note", overflow="fold")
     for c in rows:
@@ -113,7 +116,31 @@ def coverage_table(rows: list[Coverage]) -> Table:
         style = "red" if c.share is not None and c.share < 0.5 else ""
         table.add_row(*cells(c.scheme, said, str(c.encoded_total),
                       f"{c.encoded_reward} / {c.encoded_penalty}", str(c.without_points),
-                      str(c.from_external), Text(share, style=style), _first_sentence(c.note)))
+                      str(c.from_external), Text(share, style=style), _mechanics_cell(c),
+                      _first_sentence(c.note)))
+    return table
+
+
+def _mechanics_cell(c: Coverage) -> str:
+    """`5 of 7` (encoded of the sources' mechanics), with those partly encoded and those
+    the engine cannot express yet below."""
+    if not c.mechanics:
+        return "—"
+    counts = c.mechanics_by_status()
+    return (f"{counts['encoded']} of {len(c.mechanics)}"
+            + (f"\n+{counts['partly']} partly" if counts["partly"] else "")
+            + (f"\n{counts['not_expressible']} inexpressible" if counts["not_expressible"]
+               else ""))
+
+
+def not_replayable_table(systems: Sequence[NotReplayable]) -> Table:
+    """The systems the sources describe that are not replayable, with the reason."""
+    table = Table(title="Described in the sources, not replayable", box=box.SIMPLE_HEAD)
+    table.add_column("system", overflow="fold")
+    table.add_column("reason")
+    table.add_column("why", overflow="fold")
+    for n in systems:
+        table.add_row(*cells(n.id, n.reason.replace("_", " "), _first_sentence(n.why)))
     return table
 
 
@@ -129,6 +156,38 @@ def _opt(value: Decimal | None) -> str:
     return "?" if value is None else number(value)
 
 
+def changes_by_item(s: Scheme) -> dict[tuple[str, str | None], list[ChangedValue]]:
+    """A reformed scheme's changes by the item they touch: (`rules`, id), (`bands`, label),
+    (`scale`, None), ...; empty for a scheme without reforms."""
+    out: dict[tuple[str, str | None], list[ChangedValue]] = {}
+    if isinstance(s, ReformedScheme):
+        for change in s.changed:
+            out.setdefault((change.part, change.key), []).append(change)
+    return out
+
+
+def shown_value(value: object) -> str:
+    """A baseline's or reformed value in a few words: `-50`, `unset`, `a rule`."""
+    if value is None:
+        return "unset"
+    if isinstance(value, Decimal):
+        return number(value)
+    if isinstance(value, dict):
+        return "{…}"
+    if isinstance(value, list):
+        return f"[{len(value)} items]"
+    text = str(plain(value))
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _was(changes: Sequence[ChangedValue]) -> str:
+    """`(points was -50; cap was unset)` for a table cell; `added` for a new item."""
+    if any(c.field == "" and c.was is None for c in changes):
+        return f"added by {changes[0].reform}"
+    words = [f"{c.field or 'whole'} was {shown_value(c.was)}" for c in changes]
+    return "; ".join(words)
+
+
 def scheme_detail(s: Scheme, *, seed_only: bool = False) -> Group:
     head = Text()
     head.append(f"{s.name.en}", style="bold")
@@ -140,8 +199,19 @@ def scheme_detail(s: Scheme, *, seed_only: bool = False) -> Group:
         head.append(f" ({s.status_note})")
     head.append(f"\nscale {_opt(s.scale.min)}–{_opt(s.scale.max)}, start {number(s.scale.start)}"
                 f"{', clamped' if s.scale.clamp else ''} [{s.scale.fidelity}]")
+    if s.eligibility is not None:
+        e = s.eligibility
+        unknown = "scored" if e.age_unknown == "scored" else "not scored"
+        head.append(f"\nscores subjects aged {e.min_age} and over (no birth date: {unknown})"
+                    f" [{e.fidelity}]")
     if s.variant:
         head.append(f"\nvariant of {s.variant.of}: {s.variant.reading}")
+    marks = changes_by_item(s)
+    if isinstance(s, ReformedScheme):
+        head.append(f"\nreform of {s.baseline}: " + "; then ".join(
+            f"{r.id} ({r.title})" for r in s.reforms), style="yellow")
+    if ("scale", None) in marks:
+        head.append(f"\n  changed: {_was(marks[('scale', None)])}", style="yellow")
     if s.summary:
         head.append(f"\n\n{s.summary}")
     parts: list[Panel | Table | Text] = [Panel(head, title=s.id)]
@@ -150,7 +220,10 @@ def scheme_detail(s: Scheme, *, seed_only: bool = False) -> Group:
         for col in ("label", "range", "meaning", "fidelity"):
             bands.add_column(col)
         for b in s.bands:
-            bands.add_row(*cells(b.label, describe_range(b.range), b.meaning or "", b.fidelity))
+            label = Text(b.label)
+            if ("bands", b.label) in marks:
+                label.append(f"\n{_was(marks[('bands', b.label)])}", style="yellow")
+            bands.add_row(label, *cells(describe_range(b.range), b.meaning or "", b.fidelity))
         parts.append(bands)
     rules = Table(title="Rules (declared order)", box=box.SIMPLE_HEAD, show_lines=False)
     for col in ("id", "behaviour", "matches", "effect", "limits", "fidelity", "source"):
@@ -162,9 +235,14 @@ def scheme_detail(s: Scheme, *, seed_only: bool = False) -> Group:
         fid = r.fidelity + (f" · external ({r.source.confidence})"
                             if isinstance(r.source, ExternalSource) else " · seed")
         fid += f": {r.note}" if r.note else ""
-        rules.add_row(*cells(r.id, r.title, describe_match(r), effect, describe_limits(r),
+        rule_id = Text(r.id)
+        if ("rules", r.id) in marks:
+            rule_id.append(f"\n{_was(marks[('rules', r.id)])}", style="yellow")
+        rules.add_row(rule_id, *cells(r.title, describe_match(r), effect, describe_limits(r),
                       fid, describe_source(r.source)))
     parts.append(rules)
+    if isinstance(s, ReformedScheme) and s.changed:
+        parts.append(changes_table(s))
     if s.interpretations:
         interp = Table(title="Interpretations of ambiguous sources", box=box.SIMPLE_HEAD)
         for col in ("ambiguity", "reading", "why"):
@@ -183,7 +261,27 @@ def scheme_detail(s: Scheme, *, seed_only: bool = False) -> Group:
         if c.note:
             text += f". {c.note}"
         parts.append(Text(text, style="italic"))
+        if c.mechanics:
+            # What encodes each, or why not, is in the JSON (`how`): too long for a table.
+            mechanics = Table(title="Mechanics the sources give", box=box.SIMPLE_HEAD)
+            mechanics.add_column("status")
+            mechanics.add_column("mechanic", overflow="fold")
+            for m in c.mechanics:
+                mechanics.add_row(*cells(m.status.replace("_", " "), m.mechanic))
+            parts.append(mechanics)
     return Group(*parts)
+
+
+def changes_table(s: ReformedScheme) -> Table:
+    """Every value the reforms changed, beside the baseline's, with the reform and its note."""
+    table = Table(title=f"Changed from {s.baseline}", box=box.SIMPLE_HEAD)
+    for col in ("target", "was", "now", "reform", "note"):
+        table.add_column(col, overflow="fold")
+    for c in s.changed:
+        was = "(added)" if c.was is None and c.field == "" else shown_value(c.was)
+        now = "(removed)" if c.now is None and c.field == "" else shown_value(c.now)
+        table.add_row(*cells(c.target, was, now, c.reform, c.note or ""))
+    return table
 
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from creditlab.engine.canonical import number
 from creditlab.engine.inputs.scheme import (
+    AccumulatedEffect,
     CountTiersEffect,
     Duration,
     Effect,
@@ -27,6 +28,7 @@ from creditlab.engine.inputs.scheme import (
     UnquantifiedEffect,
 )
 from creditlab.engine.scoring.ledger import (
+    Accumulated,
     AtMost,
     BelowThreshold,
     CapReached,
@@ -104,6 +106,8 @@ def describe_effect(effect: Effect) -> str:
         window = "in all" if effect.window == "ever" else f"per {effect.window}"
         return f"count {window} ({effect.mode}): " + ", ".join(
             f"> {t.more_than} {signed(t.points)}" for t in effect.tiers)
+    if isinstance(effect, AccumulatedEffect):
+        return _describe_accumulated(effect)
     if isinstance(effect, SetScoreEffect):
         return f"score set to {number(effect.score)}"
     if isinstance(effect, ReclassifyEffect):
@@ -115,6 +119,33 @@ def describe_effect(effect: Effect) -> str:
             else f"{sign}{effect.flag}"
     assert isinstance(effect, UnquantifiedEffect)
     return "no points documented"
+
+
+def _window(window: str) -> str:
+    return "in all" if window == "ever" else f"this {window}"
+
+
+def _describe_accumulated(effect: AccumulatedEffect) -> str:
+    """`total hours this year: ≥ 50 +10, ≥ 300 +50` or `total hours in all: first 20 +1 per
+    1, above 20 +1 per 2`."""
+    what = "count" if effect.attr is None else f"total {effect.of}"
+    if effect.factor != 1:
+        what += f" (x{number(effect.factor)})"
+    what += " " + _window(effect.window)
+    if effect.tiers is not None:
+        mode = " (each tier adds)" if effect.mode == "add" else ""
+        steps = ", ".join(("≥ " + number(t.at_least) if t.at_least is not None
+                           else "> " + number(t.bound)) + f" {signed(t.points)}"
+                          for t in effect.tiers)
+        text = f"{what}{mode}: {steps}"
+    else:
+        assert effect.brackets is not None
+        text = f"{what}: " + ", ".join(
+            f"above {number(b.above)} {signed(b.points)} per {number(b.per)}"
+            for b in effect.brackets)
+    if effect.max_points is not None:
+        text += f", at most {number(abs(effect.max_points))}"
+    return text
 
 
 def describe_match(rule: Rule) -> str:
@@ -224,6 +255,9 @@ def describe_note(note: Note) -> str:
         if note.more_than is None:
             return f"count {note.count} in {note.window}: no new tier"
         return f"count {note.count}: more than {note.more_than}"
+    if isinstance(note, Accumulated):
+        what = "events" if note.of == "count" else note.of
+        return f"total {number(note.total)} {what} {_window(note.window)}"
     assert isinstance(note, Unquantified)
     return f"the source gives no points for this {note.direction}"
 

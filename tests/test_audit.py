@@ -17,7 +17,7 @@ from creditlab.cli.main import cli
 from creditlab.engine import shipped_scheme
 from creditlab.engine.checks import properties as properties_module
 from creditlab.engine.checks.audit import PROPERTIES, audit_scheme, history_from_data
-from creditlab.engine.inputs.catalog import shipped_scheme_files
+from creditlab.engine.inputs.catalog import shipped_reform_files, shipped_scheme_files
 from creditlab.engine.scoring.periods import period_key
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -265,7 +265,8 @@ def test_an_engine_that_accepts_a_repeated_id_breaks_duplicate_refusal(monkeypat
 
 
 # A scheme file is named by its id: listing the files collects without loading them.
-@pytest.mark.parametrize("scheme", [p.stem for p in shipped_scheme_files()
+@pytest.mark.parametrize("scheme", [p.stem for p in [*shipped_scheme_files(),
+                                                     *shipped_reform_files()]
                                     if p.stem != "fuzhou_yuming"])  # Fuzhou: below, in full
 def test_shipped_schemes_pass(runner, tmp_path, scheme):
     """Every shipped scheme, variants included, passes every property (issue 5)."""

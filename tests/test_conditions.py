@@ -23,7 +23,7 @@ from creditlab.engine import shipped_schemes, shipped_vocabulary
 from creditlab.engine.analysis import asymmetry
 from creditlab.engine.checks import generate, intervals
 from creditlab.engine.checks.audit import history_from_data
-from creditlab.engine.inputs.catalog import shipped_scheme_files
+from creditlab.engine.inputs.catalog import shipped_reform_files, shipped_scheme_files
 from creditlab.engine.inputs.history import Event, Subject
 from creditlab.engine.inputs.load import parse_scheme
 from creditlab.engine.inputs.located import Located
@@ -145,7 +145,7 @@ def test_lint_the_generator_and_asymmetry_read_conditions_through_this_module():
 
 
 def test_every_shipped_scheme_and_variant_is_checked():
-    assert len(SCHEMES) == len(shipped_scheme_files())
+    assert len(SCHEMES) == len(shipped_scheme_files()) + len(shipped_reform_files())
     assert any(s.variant is not None for s in SCHEMES)
 
 

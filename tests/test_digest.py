@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from creditlab.engine import load_history, shipped_vocabulary
 from creditlab.engine.inputs.catalog import shipped_schemes
 from creditlab.engine.inputs.history import History
-from creditlab.engine.scoring.digest import combine, replay_digest, subject_digests
+from creditlab.engine.scoring.digest import Combiner, combine, replay_digest, subject_digests
 from creditlab.engine.scoring.replay import Replay, replay
 from creditlab.engine.scoring.tables import NUMBER, ledger_table, results_table
 
@@ -54,6 +54,27 @@ def test_partitions_give_the_whole_replays_digest(example: tuple[History, Replay
             digests.append(subject_digests(*_tables(replay(_part(history, part),
                                                              shipped_schemes()))))
     assert combine(reversed(digests)) == whole.digest
+
+
+def test_partitions_in_subject_order_combine_as_they_come(example: tuple[History, Replay]
+                                                          ) -> None:
+    history, whole = example
+    names = sorted(history.subjects)
+    parts = [subject_digests(*_tables(replay(_part(history, set(names[i:i + 2])),
+                                             shipped_schemes())))
+             for i in range(0, len(names), 2)]
+    combiner = Combiner(in_order=True)
+    for part in parts:
+        combiner.add(part)
+    assert combiner.value() == whole.digest
+    held = Combiner()
+    for part in reversed(parts):
+        held.add(part)
+    assert held.value() == whole.digest
+    backwards = Combiner(in_order=True)
+    backwards.add(parts[-1])
+    with pytest.raises(ValueError, match="subject order"):
+        backwards.add(parts[0])
 
 
 def test_digest_is_the_tables_digest(example: tuple[History, Replay]) -> None:

@@ -34,8 +34,10 @@ def _rules(n: int, seed: int = 7) -> list[dict]:
         enums = [a for a, s in spec.attrs.items() if s.kind == "enum"]
         kind = rng.randrange(4)
         if kind == 1 and numeric:
+            top = spec.attrs[numeric[0]].max  # a share is at most 1
+            value = rng.randrange(1, 400) if top is None or top >= 400 else top
             match["where"] = [{"attr": numeric[0], "op": rng.choice(["gte", "lt"]),
-                               "value": rng.randrange(1, 400)}]
+                               "value": value}]
         elif kind == 2 and enums:
             match["where"] = [{"attr": enums[0], "op": "eq",
                                "value": rng.choice(spec.attrs[enums[0]].values)}]

@@ -46,6 +46,11 @@ def _file_sources() -> list[tuple[str, dict[str, Any]]]:
     for path in shipped_scheme_files():
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
         out.extend((f"{data['id']}{p}", s) for p, s in _sources(data, ""))
+    # The variants are reforms of those files (schemes/reforms/): their sources are their
+    # base's, with what the reform adds or replaces, as loaded.
+    out.extend((f"{scheme.id}{p}", s) for scheme in shipped_schemes()
+               if scheme.variant is not None
+               for p, s in _sources(scheme.model_dump(mode="json"), ""))
     return out
 
 

@@ -64,6 +64,7 @@ from creditlab.engine.inputs.history import History, Subject
 from creditlab.engine.inputs.history_files import parse_history
 from creditlab.engine.inputs.located import Located
 from creditlab.engine.inputs.scheme import (
+    AccumulatedEffect,
     CountTiersEffect,
     FormulaEffect,
     ListEffect,
@@ -288,6 +289,14 @@ def _most(rule: Rule) -> Decimal | None:
             if effect.max_points is None:
                 return None
             total += abs(effect.max_points)
+        elif isinstance(effect, AccumulatedEffect):
+            # What the running total can be worth at most (one event may cross it all).
+            if effect.brackets is not None and effect.max_points is None:
+                return None
+            steps = [abs(t.points) for t in effect.tiers or ()]
+            most = sum(steps, ZERO) if effect.mode == "add" else max(steps, default=ZERO)
+            cap = abs(effect.max_points) if effect.max_points is not None else None
+            total += cap if cap is not None and (effect.tiers is None or most > cap) else most
     return total
 
 

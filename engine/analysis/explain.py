@@ -59,6 +59,9 @@ class Step:
     fidelity: str | None
     fidelity_note: str | None
     source: Mapping[str, Any] | None
+    totals: bool = False
+    """The rule's points depend on a running total (an `accumulated` effect): the story
+    says the total even when the points are applied whole."""
 
     @property
     def quote(self) -> str | None:
@@ -146,8 +149,10 @@ def explain(result: Replay, subject: str, scheme: str) -> Story:
     queue = [e for e in result.ledger if e.subject == subject and e.scheme == scheme]
     given = next((p for p in history.starting if p.subject == subject and p.scheme == scheme),
                  None)
-    # A grade given as a starting point shows while the score gives no band.
-    start_band = chosen.band_for(outcome.start) or (given.grade if given else None)
+    # A grade given as a starting point shows at the start (the reducer keeps it while the
+    # score stays in the band it started in).
+    start_band = given.grade if given is not None and given.grade is not None \
+        else chosen.band_for(outcome.start)
     steps: list[Step] = []
     score, band = outcome.start, start_band
     events = {e.id: e for e in history.events_of(subject)}
@@ -201,7 +206,7 @@ def _step(event: Event, entry: LedgerEntry, scheme: Scheme) -> Step:
                 score=entry.score_after, band_before=entry.band_before, band=entry.band_after,
                 effects=entry_effects(entry), note=entry_note(entry), fidelity=entry.fidelity,
                 fidelity_note=rule.note if rule.fidelity != "documented" else None,
-                source=entry.source)
+                source=entry.source, totals=entry.noted("accumulated"))
 
 
 def _unmatched(event: Event, score: Decimal, band: str | None) -> Step:
@@ -278,7 +283,7 @@ def narrate_step(step: Step) -> str:
     band = "" if step.band == step.band_before else \
         f", {_band(step.band_before)} → {_band(step.band)}"
     note = f" [{step.note}]" if step.note and step.points is not None \
-        and step.points != step.applied else ""
+        and (step.points != step.applied or step.totals) else ""
     assert step.source is not None
     reading = "" if step.fidelity == "documented" else f" ({step.fidelity} reading)"
     return (f"{day} {_what(step)}: rule {step.rule} “{step.title}”{given}{changes}{note} → "

@@ -1,4 +1,5 @@
-"""Groups of people and years of chosen good acts: the suppositions the asymmetry view replays.
+"""Groups of people and years of chosen good acts: the suppositions the asymmetry view replays;
+and the age bands population views group people by (`AGE_BANDS`).
 
 A `Group` is represented by one adult subject carrying only the attribute that defines the
 group (rural: residence rural; civil servants: roles [civil_servant]). A `Plan` is a year of
@@ -15,7 +16,13 @@ from typing import Any
 
 from creditlab.engine.inputs.history import Subject
 
-__all__ = ["GOOD_YEAR_PLANS", "GROUPS", "REPRESENTATIVE_BORN", "YEAR", "Act", "Group", "Plan"]
+__all__ = ["AGE_BANDS", "GOOD_YEAR_PLANS", "GROUPS", "REPRESENTATIVE_BORN", "YEAR", "Act",
+           "Group", "Plan"]
+
+AGE_BANDS: tuple[tuple[int, str], ...] = (
+    (0, "under 18"), (18, "18–29"), (30, "30–44"), (45, "45–59"), (60, "60 and over"))
+"""Age bands by their lowest age in whole years, on the day a history is evaluated: the
+report's Population section and `sweep` group people by them."""
 
 REPRESENTATIVE_BORN = date(1980, 1, 1)
 YEAR = 2021

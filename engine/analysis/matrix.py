@@ -91,15 +91,16 @@ REFERENCE_BORN = date(1980, 1, 1)
 
 @dataclass(frozen=True)
 class Persona:
-    """Who the behaviour happens to: roles and residence for persons; enterprises plain."""
+    """Who the behaviour happens to: roles and residence for persons; enterprises and cities
+    plain."""
 
     roles: tuple[str, ...] = ()
     residence: str | None = None
     born: date = REFERENCE_BORN
 
     def subject(self, sid: str, kind: str) -> dict[str, Any]:
-        if kind == "enterprise":
-            return {"id": sid, "kind": "enterprise"}
+        if kind != "person":
+            return {"id": sid, "kind": kind}
         out: dict[str, Any] = {"id": sid, "kind": "person", "born": self.born,
                                "roles": list(self.roles)}
         if self.residence is not None:

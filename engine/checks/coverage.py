@@ -2,17 +2,22 @@
 
 So that nobody mistakes a partial scheme for a complete one: Meritown's sources speak of
 389 rules (124 reward, 265 penalty) and name about a dozen of them; creditlab encodes
-what they name and says so.
+what they name and says so. Beside the counts, the mechanics the sources give a scheme
+(escalations, appeals, perks, ...), each encoded, partly, not expressible by the engine yet, or
+not encoded: coverage says what is missing, not only what is there.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
-from creditlab.engine.inputs.scheme import Scheme, UnquantifiedEffect
+from creditlab.engine.inputs.scheme import Mechanic, MechanicStatus, Scheme, UnquantifiedEffect
 
-__all__ = ["Coverage", "coverage_of"]
+__all__ = ["MECHANIC_STATUSES", "Coverage", "coverage_of"]
+
+MECHANIC_STATUSES: tuple[str, ...] = get_args(MechanicStatus)
+"""The statuses of a mechanic, from most to least encoded."""
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,7 @@ class Coverage:
     from_seeds: int
     from_external: int
     note: str | None
+    mechanics: tuple[Mechanic, ...] = ()
 
     @property
     def share(self) -> float | None:
@@ -43,6 +49,13 @@ class Coverage:
             total = self.documented_reward + self.documented_penalty
         return None if not total else self.encoded_total / total
 
+    def mechanics_by_status(self) -> dict[str, int]:
+        """How many of the sources' mechanics have each status (every status, zeros too)."""
+        counts = dict.fromkeys(MECHANIC_STATUSES, 0)
+        for m in self.mechanics:
+            counts[m.status] += 1
+        return counts
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "scheme": self.scheme,
@@ -53,10 +66,13 @@ class Coverage:
                         "from_seeds": self.from_seeds, "from_external": self.from_external},
             "share": None if self.share is None else round(self.share, 4),
             "note": self.note,
+            "mechanics": [m.model_dump(mode="json", exclude_none=True) for m in self.mechanics],
+            "mechanics_by_status": self.mechanics_by_status(),
         }
 
 
 def coverage_of(scheme: Scheme) -> Coverage:
+    """The scheme's coverage: its documented counts, its encoded counts and its mechanics."""
     c = scheme.coverage
     rules = scheme.rules
     return Coverage(
@@ -72,4 +88,5 @@ def coverage_of(scheme: Scheme) -> Coverage:
         from_seeds=sum(r.provenance == "seed" for r in rules),
         from_external=sum(r.provenance == "external" for r in rules),
         note=c.note if c else None,
+        mechanics=tuple(c.mechanics) if c else (),
     )

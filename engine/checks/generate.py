@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from hypothesis import strategies as st
@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from creditlab.engine.inputs.scheme import (
     EARLIEST,
     LATEST,
+    AccumulatedEffect,
     FormulaEffect,
     QuantityTiersEffect,
     Rule,
@@ -89,7 +90,8 @@ def subjects(draw: st.DrawFn, sid: str, kind: str | None = None,
     and half of those born on a known date reach one of `ages` between START and END."""
     voc = vocabulary or shipped_vocabulary()
     subject: dict[str, Any] = {
-        "id": sid, "kind": kind or draw(st.sampled_from(["person", "person", "enterprise"]))}
+        "id": sid,
+        "kind": kind or draw(st.sampled_from(["person", "person", "enterprise", "city"]))}
     if draw(st.integers(0, 3)):
         if len(ages) > 0 and draw(st.booleans()):
             # Events before that birthday are below the age limit, events after it reach it.
@@ -207,14 +209,28 @@ def _constants(rule: Rule, attr: str) -> list[Any]:
             if effect.per is not None:
                 marks += [effect.base_quantity + k * effect.per for k in range(1, 5)]
             out.extend(m / effect.factor for m in marks)
+        elif isinstance(effect, AccumulatedEffect) and effect.attr == attr:
+            # A total crosses a step by one event's amount or by several: the steps
+            # themselves, their halves and thirds (two or three events), and just past.
+            steps: list[Decimal] = []
+            for t in effect.tiers or ():
+                steps.append(t.bound)
+            for b in effect.brackets or ():
+                steps += [b.above, b.above + b.per, b.above + 2 * b.per]
+            six = Decimal("0.000001")  # event values have at most 6 places
+            for step in steps:
+                out.extend((m / effect.factor).quantize(six, ROUND_FLOOR)
+                           for m in (step, step / 2, step / 3, step + 1) if m > 0)
     return out
 
 
 def _condition_attrs(rule: Rule) -> set[str]:
     names = {c.attr for c in rule.match.where}
     for effect in rule.effects:
-        if isinstance(effect, (TiersEffect, QuantityTiersEffect, FormulaEffect)):
-            names.add(effect.attr)
+        attr = effect.attr if isinstance(effect, (
+            TiersEffect, QuantityTiersEffect, FormulaEffect, AccumulatedEffect)) else None
+        if attr is not None:
+            names.add(attr)
     return names
 
 
@@ -238,6 +254,8 @@ def _targets(scheme: Scheme, voc: Vocabulary) -> Targets:
     roles: set[str] = set()
     days: set[date] = set()
     ages: set[int] = set()
+    if scheme.eligibility is not None:  # subjects who come of age within the history
+        ages.add(scheme.eligibility.min_age)
     for rule in scheme.rules:
         for etype in rule.match.types:
             for attr in _condition_attrs(rule):

@@ -5,7 +5,8 @@ overlap or leave gaps, a band no score can reach, two rules that score one act t
 tier table with a hole at exactly 400 ml. `lint_file` reports each as a `Finding`.
 
 The checks live beside this module: `lint_bands` (the scale and its bands), `lint_rules`
-(each rule, and the rules against each other); `lint_findings` holds the `Finding` record,
+(each rule, and the rules against each other), `lint_numbers` (each number a rule, band or
+scale encodes against its quotes); `lint_findings` holds the `Finding` record,
 why each code matters (`WHY`), and marks findings the sources themselves cause
 (`caused_by_source`: reported one step milder, never hidden).
 
@@ -25,6 +26,7 @@ from creditlab.engine.checks.lint_findings import (
     Severity,
     has_errors,
 )
+from creditlab.engine.checks.lint_numbers import check_numbers
 from creditlab.engine.checks.lint_rules import check_rules
 from creditlab.engine.errors import SchemeError
 from creditlab.engine.inputs.load import load_scheme
@@ -82,12 +84,19 @@ def lint_scheme(scheme: Scheme, located: Located | None = None,
     found = Findings(scheme, located or Located(None, scheme.file, {}))
     if not scheme.rules:
         # Loading allows it (a scheme built in memory may have none); a file cut off
-        # before its rules looks exactly like this, so lint says so.
-        found.add("scheme-without-rules", "error",
-                  f"{scheme.id} has no rules: it scores nothing (is the file cut off?)",
-                  ("rules",))
+        # before its rules looks exactly like this, so lint says so. A file that writes
+        # `rules: []` and whose coverage note says why has nothing to encode: the
+        # sources' silence, reported as info.
+        data = found.located.data
+        stated = (isinstance(data, dict) and data.get("rules") == []
+                  and scheme.coverage is not None and bool(scheme.coverage.note))
+        found.add("scheme-without-rules", "warning" if stated else "error",
+                  f"{scheme.id} has no rules: it scores nothing "
+                  + ("(its coverage note says why)" if stated else "(is the file cut off?)"),
+                  ("rules",), caused_by_source=stated)
     check_scale(scheme, found)
     check_bands(scheme, found)
     check_rules(scheme, vocabulary or shipped_vocabulary(), found)
+    check_numbers(scheme, found)
     order = {"error": 0, "warning": 1, "info": 2}
     return sorted(found.items, key=lambda f: (order[f.severity], f.line or 0, f.code))

@@ -2,7 +2,9 @@
 
 The scale: the start and every set score inside it, no rule giving more points than its
 whole span. The bands: listed best first, no two holding one score, no score the scale can
-reach left without a band, no band that no score can reach.
+reach left without a band, no band that no score can reach. Where two printed bands share
+an endpoint, `Scheme.band_for` gives the score to the band listed first; that tie-break
+decides real grades, so an interpretation must name it (the score and the winning band).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from itertools import combinations
 
 from creditlab.engine.checks.intervals import Region, merge, number, regions, span
 from creditlab.engine.checks.lint_findings import Findings, quoted
+from creditlab.engine.checks.lint_numbers import stated
 from creditlab.engine.checks.lint_rules import point_values
 from creditlab.engine.inputs.scheme import Range, Scheme, SetScoreEffect
 
@@ -86,10 +89,25 @@ def check_bands(scheme: Scheme, found: Findings) -> None:
         a, b = s.bands[i], s.bands[j]
         spans = [span([r]) for r in merge(where)]
         numbers = [r.lo for r in where] + [r.hi for r in where]
-        found.add("band-overlap", "error",
+        merged = merge(where)
+        # Shared endpoints whose tie-break an interpretation states are the scheme's own
+        # reading, said out loud: information, not a defect.
+        stated_ties = all(r.is_point and r.lo is not None and _tie_stated(s, r.lo, a.label)
+                          for r in merged)
+        found.add("band-overlap", "info" if stated_ties else "error",
                   f"bands {a.label!r} and {b.label!r} overlap {', '.join(spans)}; "
-                  f"{a.label!r} (listed first) takes those scores", ("bands", j, "range"),
-                  caused_by_source=quoted(numbers, [a, b]))
+                  f"{a.label!r} (listed first) takes those scores"
+                  + ("; an interpretation states this tie-break" if stated_ties else ""),
+                  ("bands", j, "range"), caused_by_source=quoted(numbers, [a, b]))
+        for point in (r.lo for r in merge(where) if r.is_point):
+            # A shared endpoint only: a wider overlap is band-overlap's alone.
+            assert point is not None
+            if not _tie_stated(s, point, a.label):
+                found.add("band-tie-unstated", "warning",
+                          f"bands {a.label!r} and {b.label!r} both hold {number(point)}; "
+                          f"{a.label!r} takes it only because it is listed first, and no "
+                          "interpretation names this tie-break (the score and the band that "
+                          "wins it)", ("bands", j, "range"))
     for gap in merge(gaps):
         fractional = not gap.has_integer()
         near = [b for _, b in ranged if b.range is not None and (
@@ -109,6 +127,12 @@ def check_bands(scheme: Scheme, found: Findings) -> None:
             found.add("band-unreachable", "warning", f"band {band.label!r}: {why}",
                       ("bands", i, "range"),
                       caused_by_source=quoted([band.range.min, band.range.max], [band]))
+
+
+def _tie_stated(scheme: Scheme, point: Decimal, winner: str) -> bool:
+    """Whether an interpretation's reading names the shared score and the band that wins it."""
+    return any(point in stated(x.reading).numbers and winner.lower() in x.reading.lower()
+               for x in scheme.interpretations)
 
 
 def _integral_scores(scheme: Scheme) -> bool:

@@ -62,6 +62,13 @@ WHY: dict[str, str] = {
                     "the scheme.",
     "outside-attr-range": "The vocabulary rules this value out (a negative number of hours): "
                           "the condition or tier compares with values no event can carry.",
+    "number-not-quoted": "A number none of the quotes prints is a misquoted row or the "
+                         "reading's own number: quote the row it comes from, or say in the "
+                         "note that it is the reading's own (interpreted or assumed).",
+    "band-tie-unstated": "A score two bands both hold goes to the band listed first: the "
+                         "grade comes from a tie-break, which the scheme must state.",
+    "quote-other-row": "A quote that prints another row's points contradicts the rule it is "
+                       "cited for: a reader checking the number finds a different one.",
 }
 
 

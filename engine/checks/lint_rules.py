@@ -21,6 +21,7 @@ from creditlab.engine.checks.intervals import (
 )
 from creditlab.engine.checks.lint_findings import Findings, quoted
 from creditlab.engine.inputs.scheme import (
+    AccumulatedEffect,
     Condition,
     CountTiersEffect,
     FormulaEffect,
@@ -37,7 +38,7 @@ from creditlab.engine.inputs.vocabulary import AttrSpec, Vocabulary
 __all__ = ["check_rules", "point_values"]
 
 _SCORING = (PointsEffect, TiersEffect, QuantityTiersEffect, FormulaEffect, CountTiersEffect,
-            SetScoreEffect)
+            AccumulatedEffect, SetScoreEffect)
 
 
 def check_rules(scheme: Scheme, vocabulary: Vocabulary, found: Findings) -> None:
@@ -66,6 +67,12 @@ def point_values(rule: Rule) -> list[tuple[tuple[str | int, ...], Decimal]]:
         elif isinstance(effect, (TiersEffect, QuantityTiersEffect, CountTiersEffect)):
             tiers: list[Any] = list(effect.tiers)
             out += [((*here, "tiers", k, "points"), t.points) for k, t in enumerate(tiers)]
+        elif isinstance(effect, AccumulatedEffect):
+            steps: list[Any] = list(effect.tiers or effect.brackets or ())
+            key = "tiers" if effect.tiers is not None else "brackets"
+            out += [((*here, key, k, "points"), t.points) for k, t in enumerate(steps)]
+            if effect.max_points is not None:
+                out.append(((*here, "max_points"), effect.max_points))
         elif isinstance(effect, FormulaEffect):
             for name in ("base_points", "per_points", "max_points"):
                 value = getattr(effect, name)

@@ -24,7 +24,7 @@ from creditlab.engine.inputs.history_files import parse_history
 from creditlab.engine.inputs.located import Located
 from creditlab.engine.inputs.scheme import ReclassifyEffect, Rule, Scheme
 from creditlab.engine.inputs.vocabulary import Vocabulary, shipped_vocabulary
-from creditlab.engine.scoring.conditions import in_force
+from creditlab.engine.scoring.conditions import in_force, scored_on
 from creditlab.engine.scoring.ledger import LedgerEntry
 from creditlab.engine.scoring.periods import add_duration, period_key
 from creditlab.engine.scoring.replay import Backend, Replay, replay
@@ -276,6 +276,24 @@ def _in_force(run: Run) -> None:
                             f"{rule.effective_to or '…'}")
 
 
+def _eligible_only(run: Run) -> None:
+    scheme = run.declared
+    for entry, event in run.entries():
+        subject = run.history.subjects[entry.subject]
+        if not scored_on(scheme, subject, event.day):
+            raise Violation(f"{entry.subject}: {entry.rule} moved the score on {event.id} "
+                            f"({event.day}), a day the scheme does not score them "
+                            f"(under {scheme.eligibility.min_age if scheme.eligibility else '?'})")
+    end = run.history.end
+    if end is None:
+        return
+    for result in run.result.results:
+        if result.scheme == run.replayed.id and not scored_on(
+                scheme, run.history.subjects[result.subject], end):
+            raise Violation(f"{result.subject} has a score in {scheme.id} though the scheme "
+                            f"does not score them on the history's last day ({end})")
+
+
 def _has(kind: str) -> Callable[[Scheme], bool]:
     return lambda s: any(e.kind == kind for r in s.rules for e in r.effects)
 
@@ -305,6 +323,9 @@ PROPERTIES: tuple[Property, ...] = (
     Property("reclassification-holds", "a reclassification holds for its documented "
              "duration, and only that long", _reclassification_holds, _has("reclassify"),
              lambda r: any(e.kind == "reclassify" for e in r.effects)),
+    Property("eligible-only", "the scheme never scores a subject it is not for (under its "
+             "minimum age): such a subject's score never moves", _eligible_only,
+             lambda s: s.eligibility is not None),
 )
 
 

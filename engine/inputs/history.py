@@ -21,10 +21,11 @@ LAST_YEAR = 2200
 
 
 class Subject(Model):
-    """A person or an enterprise whose events are replayed."""
+    """A person, an enterprise or a city whose events are replayed (cities: the schemes that
+    assess them, with indicator events)."""
 
     id: str
-    kind: Literal["person", "enterprise"]
+    kind: Literal["person", "enterprise", "city"]
     born: date | None = None
     residence: Literal["urban", "rural"] | None = None
     hukou: Literal["local", "non_local"] | None = None

@@ -50,7 +50,8 @@ from creditlab.engine.inputs.located import (
 )
 from creditlab.engine.inputs.vocabulary import Vocabulary
 
-__all__ = ["FIRST_YEAR", "LAST_YEAR", "MAX_MISTAKES", "load_history", "parse_history"]
+__all__ = ["FIRST_YEAR", "LAST_YEAR", "MAX_MISTAKES", "history_record", "load_history",
+           "parse_history", "read_as_of"]
 
 _HISTORY_KEYS = ("name", "description", "as_of", "subjects", "starting", "events")
 
@@ -90,7 +91,7 @@ def parse_history(located: Located, digest: str, vocabulary: Vocabulary) -> Hist
         if data.get(key) is not None and not isinstance(data[key], str):
             raise HistoryError("expected a string", file=file, line=located.line_of((key,)),
                                field=key)
-    builder.as_of = _as_of(data.get("as_of"), file, located.line_of(("as_of",)))
+    builder.as_of = read_as_of(data.get("as_of"), file, located.line_of(("as_of",)))
     builder.as_of_line = located.line_of(("as_of",))
     subjects = data.get("subjects")
     events = data.get("events")
@@ -142,16 +143,7 @@ def _from_jsonl(path: Path, raw: bytes, digest: str, vocabulary: Vocabulary) -> 
                                                   if k != "record"}, number, None,
                             lambda f, n=number: n)
         elif record == "history":
-            for key, value in item.items():
-                if key not in ("record", "name", "description", "as_of"):
-                    raise HistoryError(f"unknown key {short(key)}; a history record has name, "
-                                       "description, as_of", file=path, line=number,
-                                       field=clip(key))
-                if key in ("name", "description") and not isinstance(value, (str, type(None))):
-                    raise HistoryError("expected a string", file=path, line=number, field=key)
-            name, description = item.get("name"), item.get("description")
-            builder.as_of = _as_of(item.get("as_of"), str(path), number)
-            builder.as_of_line = number
+            name, description = history_record(item, builder, path, number)
         elif record is None or record == "event":
             # Subjects may follow the events that name them: check events at the end.
             pending.append(({k: v for k, v in item.items() if k != "record"}, number))
@@ -167,7 +159,22 @@ def _from_jsonl(path: Path, raw: bytes, digest: str, vocabulary: Vocabulary) -> 
     return builder.build(name, description, digest)
 
 
-def _as_of(value: Any, file: str, line: int | None) -> date | None:
+def history_record(item: dict[str, Any], builder: HistoryBuilder, path: Path,
+                   number: int) -> tuple[Any, Any]:
+    """A JSONL `history` record, checked: its name and description; its `as_of` goes to
+    `builder`."""
+    for key, value in item.items():
+        if key not in ("record", "name", "description", "as_of"):
+            raise HistoryError(f"unknown key {short(key)}; a history record has name, "
+                               "description, as_of", file=path, line=number, field=clip(key))
+        if key in ("name", "description") and not isinstance(value, (str, type(None))):
+            raise HistoryError("expected a string", file=path, line=number, field=key)
+    builder.as_of = read_as_of(item.get("as_of"), str(path), number)
+    builder.as_of_line = number
+    return item.get("name"), item.get("description")
+
+
+def read_as_of(value: Any, file: str, line: int | None) -> date | None:
     if value is None:
         return None
     day: date | None = None

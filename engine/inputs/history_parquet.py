@@ -100,8 +100,9 @@ MAX_SUBJECT_ROWS = 100_000_000
 """Subjects in one history."""
 MAX_PARTS = 100_000
 """Files in an `events/` folder."""
-DEFAULT_SUBJECTS_PER_PARTITION = 50_000
-"""Subjects per table `ParquetHistory.partitions` gives (about a million events)."""
+DEFAULT_SUBJECTS_PER_PARTITION = 25_000
+"""Subjects per table `ParquetHistory.partitions` gives (about half a million events of a
+simulated city: two processes replaying one each stay under 4 GB together)."""
 
 AS_OF_KEY = b"creditlab.as_of"
 """Key-value metadata giving the history's `as_of` date, ISO."""

@@ -34,6 +34,8 @@ __all__ = [
     "HistoryBuilder",
     "LineOf",
     "RawOf",
+    "SkipRecord",
+    "event_id_text",
     "in_range",
     "no_raw",
     "reason_of",
@@ -105,7 +107,7 @@ def _at(value: Any) -> datetime:
     raise ValueError(f"expected an ISO date or date-time, got {short(value)}")
 
 
-def _id(value: Any, raw: str | None) -> Any:
+def event_id_text(value: Any, raw: str | None) -> Any:
     """An id as written: YAML's reading of `010`, `1:30`, `yes` or a date gives way to its text."""
     if isinstance(value, str) or value is None:
         return value
@@ -116,7 +118,7 @@ def _id(value: Any, raw: str | None) -> Any:
     return value
 
 
-class _Skip(Exception):
+class SkipRecord(Exception):
     """An event of a subject that was refused: not a mistake of its own."""
 
 
@@ -143,7 +145,7 @@ class HistoryBuilder:
         (up to `MAX_MISTAKES`), so one run reports them together."""
         try:
             add(*args)
-        except _Skip:
+        except SkipRecord:
             pass
         except HistoryError as exc:
             self.mistakes.append(exc)
@@ -198,7 +200,7 @@ class HistoryBuilder:
             if key not in _SUBJECT_FIELDS:
                 raise self.error(f"unknown subject field {short(key)}; a subject has "
                                  f"{', '.join(_SUBJECT_FIELDS)}", line_of(key), fld(key))
-        sid = _id(item.get("id"), raw_of("id"))
+        sid = event_id_text(item.get("id"), raw_of("id"))
         if not isinstance(sid, str) or not sid:
             raise self.error("a subject needs an 'id' (a string)", line_of("id"), fld("id"))
         if sid in self.subjects:
@@ -239,9 +241,9 @@ class HistoryBuilder:
             if key not in _STARTING_FIELDS:
                 raise self.error(f"unknown key {short(key)}; a starting point has "
                                  f"{', '.join(_STARTING_FIELDS)}", line, fld(key))
-        subject, scheme = _id(item.get("subject"), raw_of("subject")), item.get("scheme")
+        subject, scheme = event_id_text(item.get("subject"), raw_of("subject")), item.get("scheme")
         if isinstance(subject, str) and subject in self.broken:
-            raise _Skip  # the subject's own mistake is reported
+            raise SkipRecord  # the subject's own mistake is reported
         if not isinstance(subject, str) or subject not in self.subjects:
             raise self.error(f"unknown subject {short(subject)}"
                              f"{did_you_mean(str(subject), self.subjects)}", line, fld("subject"))
@@ -272,7 +274,7 @@ class HistoryBuilder:
 
         if not isinstance(item, dict):
             raise self.error("an event is a mapping with subject, at and type", line, where)
-        eid = _id(item.get("id", f"#{self.position}"), raw_of("id"))
+        eid = event_id_text(item.get("id", f"#{self.position}"), raw_of("id"))
         if not isinstance(eid, str) or not eid:
             raise self.error("an event 'id' must be a non-empty string", line_of("id"), fld("id"))
         if eid in self.event_ids:
@@ -284,9 +286,9 @@ class HistoryBuilder:
         for key in ("subject", "at", "type"):
             if key not in item:
                 raise self.error(f"missing required field {key!r}", line, fld(key))
-        subject = _id(item["subject"], raw_of("subject"))
+        subject = event_id_text(item["subject"], raw_of("subject"))
         if isinstance(subject, str) and subject in self.broken:
-            raise _Skip  # the subject's own mistake is reported
+            raise SkipRecord  # the subject's own mistake is reported
         if not isinstance(subject, str) or subject not in self.subjects:
             raise self.error(f"unknown subject {short(subject)}"
                              f"{did_you_mean(str(subject), self.subjects)}; "

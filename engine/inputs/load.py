@@ -29,6 +29,7 @@ from pydantic import ValidationError
 from creditlab.engine.errors import SchemeError, did_you_mean
 from creditlab.engine.inputs.located import Located, format_path, load_yaml
 from creditlab.engine.inputs.scheme import (
+    AccumulatedEffect,
     Condition,
     CountTiersEffect,
     FormulaEffect,
@@ -51,6 +52,7 @@ __all__ = [
     "MAX_TYPES_PER_DOMAIN",
     "MAX_TYPES_PER_RULE",
     "load_scheme",
+    "located_error",
     "parse_scheme",
 ]
 
@@ -86,12 +88,13 @@ def parse_scheme(located: Located, vocabulary: Vocabulary, sha256: str) -> Schem
         scheme = Scheme.model_validate({**located.data, "file": located.file,
                                         "sha256": sha256})
     except ValidationError as exc:
-        raise _located_error(exc, located) from None
+        raise located_error(exc, located) from None
     _Resolver(scheme, located, vocabulary).check()
     return scheme
 
 
-def _located_error(exc: ValidationError, located: Located) -> SchemeError:
+def located_error(exc: ValidationError, located: Located) -> SchemeError:
+    """A pydantic error as a SchemeError naming the file, line and field."""
     err = exc.errors()[0]
     loc = _strip_tags(err["loc"], located.data)
     msg = err["msg"]
@@ -196,7 +199,7 @@ class _Resolver:
         for i, interp in enumerate(s.interpretations):
             for rid in interp.rules:
                 if rid not in ids:
-                    raise self.fail(f"unknown rule {rid!r}{did_you_mean(rid, ids)}",
+                    raise self.fail(f"unknown rule {_short(rid)}{did_you_mean(rid, ids)}",
                                     "interpretations", i, "rules")
         if len(s.rules) > MAX_RULES:
             raise self.fail(f"{len(s.rules)} rules; a scheme has at most {MAX_RULES} "
@@ -259,6 +262,11 @@ class _Resolver:
                                         *here, "match", "subject", key)
         for j, effect in enumerate(rule.effects):
             where = (*here, "effects", j)
+            if isinstance(effect, AccumulatedEffect) and effect.attr is not None:
+                total = self.attr(specs, effect.attr, rule, (*where, "of"))
+                if total.kind not in ("int", "number"):
+                    raise self.fail(f"accumulated needs a number attribute or 'count'; "
+                                    f"{effect.of!r} is {total.type}", *where, "of")
             if isinstance(effect, (TiersEffect, QuantityTiersEffect, FormulaEffect)):
                 attr = self.attr(specs, effect.attr, rule, (*where, "attr"))
                 numeric = attr.kind in ("int", "number")
@@ -294,7 +302,7 @@ class _Resolver:
         if rule.same_act_as is not None:
             other = ids.get(rule.same_act_as)
             if other is None:
-                raise self.fail(f"unknown rule {rule.same_act_as!r}"
+                raise self.fail(f"unknown rule {_short(rule.same_act_as)}"
                                 f"{did_you_mean(rule.same_act_as, ids)}", *here, "same_act_as")
             if other >= i:
                 raise self.fail("same_act_as must name an earlier rule (the one that scores "

@@ -50,6 +50,7 @@ __all__ = [
     "parse_yaml",
     "read_bounded",
     "short",
+    "size_text",
 ]
 
 Path_ = tuple[str | int, ...]
@@ -152,12 +153,12 @@ def read_bounded(path: Path, limit: int, error: Callable[..., InputError]) -> by
     except OSError as exc:
         raise error(f"cannot read file: {exc.strerror or exc}", file=path) from None
     if len(raw) > limit:
-        raise error(f"file is larger than {_size(limit)}; creditlab reads at most that much",
+        raise error(f"file is larger than {size_text(limit)}; creditlab reads at most that much",
                     file=path)
     return raw
 
 
-def _size(n: int) -> str:
+def size_text(n: int) -> str:
     return f"{n // 2**30} GiB" if n >= 2**30 else f"{n // 2**20} MiB"
 
 

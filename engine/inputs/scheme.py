@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from itertools import pairwise
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
@@ -27,7 +28,10 @@ __all__ = [
     "LATEST",
     "MAX_DURATION_YEARS",
     "MAX_NUMBER",
+    "AccumulatedEffect",
+    "AccumulatedTier",
     "Band",
+    "Bracket",
     "Cap",
     "CapGroup",
     "Condition",
@@ -36,6 +40,7 @@ __all__ = [
     "Coverage",
     "Duration",
     "Effect",
+    "Eligibility",
     "ExternalSource",
     "Fidelity",
     "FormulaEffect",
@@ -43,6 +48,8 @@ __all__ = [
     "Interpretation",
     "ListEffect",
     "Match",
+    "Mechanic",
+    "MechanicStatus",
     "Name",
     "Period",
     "PointsEffect",
@@ -194,6 +201,20 @@ class Scale(Cited):
         if self.clamp and (self.min is None or self.max is None):
             raise ValueError("clamp: true needs both min and max")
         return self
+
+
+class Eligibility(Cited):
+    """Whom the scheme scores, where a source says ("every adult").
+
+    A subject of the scheme's kind is scored from the day it is `min_age` (its birthday,
+    as `min_age` conditions count it); its events before that day are not applicable to
+    the scheme, and a subject that has not reached the age by the history's end has no
+    result in it. `age_unknown` says what happens to a subject whose birth date the
+    history does not give: the sources never say, so a scheme file must.
+    """
+
+    min_age: int = Field(ge=1, le=150)
+    age_unknown: Literal["scored", "not_scored"]
 
 
 class Range(Model):
@@ -348,6 +369,137 @@ class CountTiersEffect(Model):
     tiers: list[CountTier] = Field(min_length=1)
 
 
+class AccumulatedTier(Model):
+    """A step of a running total: reached when the total is `at_least` X (or `above` X)."""
+
+    at_least: Exact | None = None
+    above: Exact | None = None
+    points: Exact
+    source: Source | None = None
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> AccumulatedTier:
+        if (self.at_least is None) == (self.above is None):
+            raise ValueError("a tier of a total gives one of 'at_least' or 'above'")
+        # An empty total is worth nothing: a tier it reached would never be earned.
+        if (self.at_least is not None and self.at_least <= 0) or (
+                self.above is not None and self.above < 0):
+            raise ValueError("a tier of a total is reached by a positive total: 'at_least' "
+                             "above 0, or 'above' 0 or more")
+        return self
+
+    @property
+    def bound(self) -> Decimal:
+        """The tier's threshold, whichever of `at_least` and `above` gives it."""
+        if self.at_least is not None:
+            return self.at_least
+        assert self.above is not None
+        return self.above
+
+    def reached(self, total: Decimal) -> bool:
+        return total >= self.bound if self.at_least is not None else total > self.bound
+
+
+class Bracket(Model):
+    """A marginal rate: every whole `per` of the total above `above` (up to the next
+    bracket's `above`) earns `points` ("21—80个小时,每两小时加1分": above 20, per 2, 1)."""
+
+    above: Exact
+    per: Exact
+    points: Exact
+    source: Source | None = None
+
+    @field_validator("per")
+    @classmethod
+    def _per_positive(cls, value: Decimal) -> Decimal:
+        if value <= 0:
+            raise ValueError("'per' must be positive")
+        return value
+
+    @field_validator("above")
+    @classmethod
+    def _from_zero(cls, value: Decimal) -> Decimal:
+        if value < 0:
+            raise ValueError("a bracket starts at 0 or above (an empty total is worth nothing)")
+        return value
+
+
+class AccumulatedEffect(Model):
+    """Points by a running total over a period: "over the course of one year", "累计".
+
+    The total is of the attribute `of` times `factor` (or, with `of: count`, of the events
+    themselves) over the subject's earlier events of this rule in the same calendar
+    `window`, plus this event; an event the rule's limits block (frequency, same act) adds
+    nothing. f(total) is given by exactly one of:
+
+    - `tiers`: the points of the highest tier reached (`mode: replace`), or the sum of the
+      points of every tier reached (`mode: add`);
+    - `brackets` (marginal rates): for each bracket, the whole `per`s of the part of the
+      total above its `above` and up to the next bracket's `above`, times its `points`.
+
+    at most `max_points` in absolute value. The event gets f(total after) - f(total before):
+    points as the total crosses tiers or whole steps, never twice for the same hours.
+    """
+
+    kind: Literal["accumulated"]
+    of: str
+    factor: Exact = Decimal(1)
+    window: Period
+    mode: Literal["replace", "add"] = "replace"
+    tiers: list[AccumulatedTier] | None = None
+    brackets: list[Bracket] | None = None
+    max_points: Exact | None = None
+
+    @model_validator(mode="after")
+    def _one_schedule(self) -> AccumulatedEffect:
+        if (self.tiers is None) == (self.brackets is None):
+            raise ValueError("an accumulated effect gives one of 'tiers' or 'brackets'")
+        if self.factor <= 0:
+            raise ValueError("'factor' must be positive (a total only grows)")
+        if self.of == "count" and self.factor != 1:
+            raise ValueError("'factor' applies to an attribute's total, not to a count")
+        if self.tiers is not None:
+            if not self.tiers:
+                raise ValueError("'tiers' lists at least one tier")
+            keys = [(t.bound, t.above is not None) for t in self.tiers]
+            if any(a >= b for a, b in pairwise(keys)):
+                raise ValueError("tiers of a total must be in increasing order of their bounds")
+        if self.brackets is not None:
+            if not self.brackets:
+                raise ValueError("'brackets' lists at least one bracket")
+            if self.mode != "replace":
+                raise ValueError("'mode' applies to tiers; brackets are marginal")
+            bounds = [b.above for b in self.brackets]
+            if any(a >= b for a, b in pairwise(bounds)):
+                raise ValueError("brackets must be in increasing order of 'above'")
+        return self
+
+    @property
+    def attr(self) -> str | None:
+        """The attribute totalled, or None when events are counted."""
+        return None if self.of == "count" else self.of
+
+    def value(self, total: Decimal) -> Decimal:
+        """f(total): the points a total is worth (see the class doc), exactly."""
+        points = Decimal(0)
+        if self.tiers is not None:
+            for tier in self.tiers:
+                if tier.reached(total):
+                    points = points + tier.points if self.mode == "add" else tier.points
+        else:
+            assert self.brackets is not None
+            for k, bracket in enumerate(self.brackets):
+                if total <= bracket.above:
+                    break
+                top = self.brackets[k + 1].above if k + 1 < len(self.brackets) else None
+                part = (total if top is None else min(total, top)) - bracket.above
+                # part >= 0 and per > 0: Decimal's // truncates, which is the floor, exactly.
+                points += (part // bracket.per) * bracket.points
+        if self.max_points is not None and abs(points) > abs(self.max_points):
+            return abs(self.max_points).copy_sign(points)
+        return points
+
+
 class SetScoreEffect(Model):
     """The score is set to a value (Fuzhou: "Points reduced to 0")."""
 
@@ -386,7 +538,7 @@ class UnquantifiedEffect(Model):
 
 Effect = Annotated[
     PointsEffect | TiersEffect | QuantityTiersEffect | FormulaEffect | CountTiersEffect
-    | SetScoreEffect | ReclassifyEffect | ListEffect | UnquantifiedEffect,
+    | AccumulatedEffect | SetScoreEffect | ReclassifyEffect | ListEffect | UnquantifiedEffect,
     Field(discriminator="kind"),
 ]
 
@@ -460,6 +612,23 @@ class Interpretation(Model):
     variants: list[str] = Field(default_factory=list)
 
 
+MechanicStatus = Literal["encoded", "partly", "not_expressible", "not_encoded"]
+"""How far the file encodes a mechanic: wholly, in part, not at all because the engine
+cannot express it yet, or not at all although it could (or because it is not scoring)."""
+
+
+class Mechanic(Model):
+    """One mechanic the sources give the scheme (in the seed catalog's words), and whether and
+    how this file encodes it, so that coverage says what is missing as well as what is there."""
+
+    mechanic: str = Field(min_length=3)
+    status: MechanicStatus
+    how: str = Field(min_length=3)
+    """The rules or effect that encode it; or, when it is not encoded, why not (for
+    `not_expressible`, which feature of the engine is missing)."""
+    source: Source
+
+
 class Coverage(Model):
     """What the sources say the full scheme has, against what this file encodes."""
 
@@ -468,6 +637,7 @@ class Coverage(Model):
     penalty_rules: int | None = None
     note: str | None = None
     source: Source | None = None
+    mechanics: list[Mechanic] = Field(default_factory=list)
 
 
 class Variant(Model):
@@ -484,12 +654,13 @@ class Scheme(Model):
     name: Name
     city: str
     province: str | None = None
-    subject_kind: Literal["person", "enterprise"]
+    subject_kind: Literal["person", "enterprise", "city"]
     status: Literal["draft", "in_force", "reformed", "historical", "unknown"]
     status_note: str | None = None
     summary: str | None = None
     sources: list[Source] = Field(min_length=1)
     scale: Scale
+    eligibility: Eligibility | None = None
     bands: list[Band] = Field(default_factory=list)
     cap_groups: list[CapGroup] = Field(default_factory=list)
     rules: list[Rule] = Field(default_factory=list)

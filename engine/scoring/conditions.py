@@ -23,6 +23,11 @@ A rule fires for an event when all of these hold:
 - the event's day is within the rule's `effective_from` and `effective_to`, both
   inclusive (`in_force`).
 
+Before any rule, a scheme scores only the subjects it applies to (`scored_on`): those of
+its subject kind and, where it states an `eligibility`, of its minimum age on the day
+(met on the birthday, as `min_age` is; a subject with no birth date is scored or not as
+the scheme's `age_unknown` says). Other subjects' events are not applicable to it.
+
 Values of a kind the attribute does not have (a string compared with a number) cannot
 reach the matcher: the loader checks a condition's constant against the attribute's type
 and the history reader checks the event's value. For them, ordering comparisons do not
@@ -39,7 +44,7 @@ from typing import Any
 from creditlab.engine.inputs.history import Event, Subject
 from creditlab.engine.inputs.scheme import Condition, Rule, Scheme, SubjectCondition
 
-__all__ = ["condition_holds", "fired", "in_force", "rule_fires", "subject_holds"]
+__all__ = ["condition_holds", "fired", "in_force", "rule_fires", "scored_on", "subject_holds"]
 
 _ORDER: dict[str, Callable[[Any, Any], bool]] = {
     "gt": lambda a, b: a > b,
@@ -91,6 +96,19 @@ def subject_holds(condition: SubjectCondition | None, subject: Subject, day: dat
     if condition.min_age is not None and age < condition.min_age:
         return False
     return condition.max_age is None or age <= condition.max_age
+
+
+def scored_on(scheme: Scheme, subject: Subject, day: date) -> bool:
+    """Whether `scheme` scores `subject` on `day`: its subject kind, and its eligibility."""
+    if subject.kind != scheme.subject_kind:
+        return False
+    rule = scheme.eligibility
+    if rule is None:
+        return True
+    age = subject.age_on(day)
+    if age is None:
+        return rule.age_unknown == "scored"
+    return age >= rule.min_age
 
 
 def in_force(rule: Rule, day: date) -> bool:

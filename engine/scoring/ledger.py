@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 __all__ = [
+    "Accumulated",
     "AtMost",
     "BelowThreshold",
     "CapReached",
@@ -189,6 +190,18 @@ class CountTier:
 
 
 @dataclass(frozen=True)
+class Accumulated:
+    """A running total: with this event, `of` (an attribute, or `count`) totals `total`
+    in `window` for this rule; the points are what the total is worth now, less what it
+    was worth before this event."""
+
+    of: str
+    total: Decimal
+    window: str
+    kind: Literal["accumulated"] = "accumulated"
+
+
+@dataclass(frozen=True)
 class Unquantified:
     """The rule fired but its source gives no points for this `direction`."""
 
@@ -197,7 +210,7 @@ class Unquantified:
 
 
 Note = (SameAct | FrequencyLimit | CapReached | Clamped | MissingAttribute | NoTierValue
-        | NoQuantityTier | BelowThreshold | AtMost | CountTier | Unquantified)
+        | NoQuantityTier | BelowThreshold | AtMost | CountTier | Accumulated | Unquantified)
 
 
 def record(item: Change | Note) -> dict[str, Any]:

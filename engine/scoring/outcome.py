@@ -40,14 +40,21 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Accounting:
-    """What one scheme did with every event of the history; the counts add up."""
+    """What one scheme did with every event of the history; the counts add up
+    (`events` = `scored` + `unscored` + `not_applicable`).
+
+    `ineligible` counts the not-applicable events of subjects of the scheme's kind that it
+    does not score by its `eligibility` (too young on the day); the other not-applicable
+    events are those of subjects of another kind.
+    """
 
     scheme: str
     events: int
     scored: int
     unscored: int
     not_applicable: int
+    ineligible: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {"events": self.events, "scored": self.scored, "unscored": self.unscored,
-                "not_applicable": self.not_applicable}
+                "not_applicable": self.not_applicable, "ineligible": self.ineligible}

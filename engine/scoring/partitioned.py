@@ -165,10 +165,14 @@ def _run(source: PartitionSource, index: int, schemes: Sequence[Scheme], end: da
 
 def _summaries(source: PartitionSource, schemes: Sequence[Scheme], end: date | None,
                starting: Sequence[StartingPoint], sink: Sink,
-               client: Any | None) -> Iterator[Summary]:
-    if client is None:
+               client: Any | None, jobs: int) -> Iterator[Summary]:
+    workers = min(jobs, source.partitions)
+    if client is None and workers <= 1:
         for index in range(source.partitions):
             yield _run(source, index, schemes, end, starting, sink)
+        return
+    if client is None:
+        yield from _in_processes(source, schemes, end, starting, sink, workers)
         return
     from distributed import as_completed
 
@@ -179,28 +183,54 @@ def _summaries(source: PartitionSource, schemes: Sequence[Scheme], end: date | N
         yield future.result()
 
 
+def _in_processes(source: PartitionSource, schemes: Sequence[Scheme], end: date | None,
+                  starting: Sequence[StartingPoint], sink: Sink,
+                  workers: int) -> Iterator[Summary]:
+    """The partitions replayed by `workers` processes of this machine, as they finish.
+
+    Workers are started fresh ("spawn"), not forked: Arrow's and numba's threads in this
+    process make a fork unsafe. Each holds one partition at a time.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = [pool.submit(_run, source, index, schemes, end, starting, sink)
+                   for index in range(source.partitions)]
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+
+
 def replay_partitioned(source: PartitionSource, schemes: Sequence[Scheme], sink: Sink, *,
                        end: date | None, starting: Sequence[StartingPoint] = (),
-                       client: Any | None = None,
+                       client: Any | None = None, jobs: int = 1,
                        progress: Callable[[int, int], None] | None = None) -> PartitionedReplay:
-    """Replay every partition of `source` (on `client`'s Dask cluster when given).
+    """Replay every partition of `source`: on `client`'s Dask cluster when given, else in
+    `jobs` processes of this machine (1: in this process).
 
     `progress(done, total)` is called as partitions finish. The result does not depend on
-    the number of partitions, their order or the cluster.
+    the number of partitions, their order, the processes or the cluster.
     """
     ordered = sorted(schemes, key=lambda s: s.id)
-    totals: dict[str, list[int]] = {s.id: [0, 0, 0, 0] for s in ordered}
+    totals: dict[str, list[int]] = {s.id: [0, 0, 0, 0, 0] for s in ordered}
     digests = []
     events = subjects = rows = 0
     seconds: dict[str, float] = {}
     if progress is not None:
         progress(0, source.partitions)
-    for done, summary in enumerate(_summaries(source, ordered, end, starting, sink, client),
-                                   start=1):
+    summaries = _summaries(source, ordered, end, starting, sink, client, jobs)
+    for done, summary in enumerate(summaries, start=1):
         digests.append(summary.digests)
         for a in summary.accounting:
             counts = totals[a.scheme]
-            for i, n in enumerate((a.events, a.scored, a.unscored, a.not_applicable)):
+            for i, n in enumerate((a.events, a.scored, a.unscored, a.not_applicable,
+                                   a.ineligible)):
                 counts[i] += n
         events += summary.events
         subjects += summary.subjects

@@ -14,15 +14,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _installed_version
 from typing import Any, Literal
 
+import pyarrow as pa
+
 from creditlab.engine.errors import EngineError, HistoryError, did_you_mean
 from creditlab.engine.inputs.catalog import refuse_duplicate_ids, shipped_schemes
-from creditlab.engine.inputs.history import History
+from creditlab.engine.inputs.history import History, Subject
+from creditlab.engine.inputs.reform import reforms_manifest
 from creditlab.engine.inputs.scheme import Scheme
-from creditlab.engine.scoring.digest import replay_digest
+from creditlab.engine.scoring.conditions import scored_on
+from creditlab.engine.scoring.digest import combine, replay_digest, subject_digests
 from creditlab.engine.scoring.durable.compile import compile_scheme
 from creditlab.engine.scoring.durable.match import Matcher
 from creditlab.engine.scoring.durable.reduce import Reducer
@@ -30,8 +35,9 @@ from creditlab.engine.scoring.ledger import LedgerEntry
 from creditlab.engine.scoring.outcome import Accounting, Outcome
 from creditlab.engine.scoring.tables import ledger_table, results_table
 
-__all__ = ["BACKENDS", "Accounting", "Backend", "Outcome", "Replay", "creditlab_version",
-           "replay"]
+__all__ = ["BACKENDS", "Accounting", "Backend", "DurableReplay", "Outcome", "Replay",
+           "check_starting", "creditlab_version", "replay", "replay_durable",
+           "replay_manifest"]
 
 
 def creditlab_version() -> str:
@@ -93,12 +99,33 @@ def replay(history: History, schemes: Sequence[Scheme], *,
     """
     refuse_duplicate_ids(list(schemes))
     ordered = sorted(schemes, key=lambda s: s.id)
-    _check_starting(history, {s.id for s in ordered})
+    check_starting(history, {s.id for s in ordered})
     if backend == "columnar":
         return _replay_columnar(history, ordered, progress)
     if backend != "durable":
         raise EngineError(f"unknown backend {backend!r}{did_you_mean(backend, BACKENDS)}; "
                           f"use one of {', '.join(BACKENDS)}")
+    done = replay_durable(history, ordered, progress)
+    return Replay(history, tuple(ordered), done.ledger, done.results, done.accounting,
+                  replay_manifest(history, ordered, "durable"), combine([done.digests]))
+
+
+@dataclass(frozen=True)
+class DurableReplay:
+    """What the durable_rules backend gives for one history: its ledger, outcomes and
+    accounting, and each subject's digest (`digest.subject_digests`), which `combine`
+    makes the replay's digest, with those of other partitions of the same history."""
+
+    ledger: tuple[LedgerEntry, ...]
+    results: tuple[Outcome, ...]
+    accounting: tuple[Accounting, ...]
+    digests: pa.Table
+
+
+def replay_durable(history: History, ordered: Sequence[Scheme],
+                   progress: Progress | None = None) -> DurableReplay:
+    """Replay `history` through `ordered` (schemes sorted by id, starting points checked)
+    with durable_rules."""
     keyed: list[tuple[tuple[int, int, int], LedgerEntry]] = []
     results: list[Outcome] = []
     accounting: list[Accounting] = []
@@ -110,18 +137,20 @@ def replay(history: History, schemes: Sequence[Scheme], *,
         try:
             standings = {sid: reducer.start(given.get(sid))
                          for sid, subj in history.subjects.items()
-                         if subj.kind == scheme.subject_kind}
+                         if _scored_at_end(scheme, subj, history.end)}
         except HistoryError as exc:
             raise HistoryError(exc.reason, file=history.file, line=exc.line,
                                field=exc.field) from None
         starts = {sid: st.score for sid, st in standings.items()}
-        not_applicable = 0
+        not_applicable = ineligible = 0
         for position, event in enumerate(history.events):
             if progress is not None and position % 5000 == 0:
                 progress(scheme.id, position, total)
             standing = standings.get(event.subject)
-            if standing is None:
+            if standing is None or (scheme.eligibility is not None and not scored_on(
+                    scheme, history.subjects[event.subject], event.day)):
                 not_applicable += 1
+                ineligible += history.subjects[event.subject].kind == scheme.subject_kind
                 continue
             fired = matcher.fired(event, history.subjects[event.subject])
             # Entries come in declared rule order; the key keeps it within (event, scheme).
@@ -145,15 +174,23 @@ def replay(history: History, schemes: Sequence[Scheme], *,
                 band=reducer.band(standing), flags=tuple(sorted(standing.flags)),
                 events_scored=standing.scored, events_unscored=standing.unscored,
             ))
-        accounting.append(Accounting(scheme.id, total, scored, unscored, not_applicable))
+        accounting.append(Accounting(scheme.id, total, scored, unscored, not_applicable,
+                                     ineligible))
     keyed.sort(key=lambda pair: pair[0])
     ledger = tuple(entry for _, entry in keyed)
     results.sort(key=lambda r: (r.subject, r.scheme))
-    digest = replay_digest(results_table(results),
-                           ledger_table(ledger, [s.id for s in ordered],
-                                        [key[0] for key, _ in keyed]))
-    return Replay(history, tuple(ordered), ledger, tuple(results), tuple(accounting),
-                  _manifest(history, ordered, "durable"), digest)
+    digests = subject_digests(results_table(results),
+                              ledger_table(ledger, [s.id for s in ordered],
+                                           [key[0] for key, _ in keyed]))
+    return DurableReplay(ledger, tuple(results), tuple(accounting), digests)
+
+
+def _scored_at_end(scheme: Scheme, subject: Subject, end: date | None) -> bool:
+    """Whether `subject` has a result in `scheme`: of its kind and, by the history's end,
+    eligible (a history with no end, having no events, is judged by kind alone)."""
+    if end is None:
+        return subject.kind == scheme.subject_kind
+    return scored_on(scheme, subject, end)
 
 
 def _replay_columnar(history: History, ordered: list[Scheme],
@@ -173,17 +210,23 @@ def _replay_columnar(history: History, ordered: list[Scheme],
     if progress is not None:
         progress("columnar", len(history.events), len(history.events))
     return Replay(history, tuple(ordered), tuple(done.entries()), tuple(done.outcomes()),
-                  tuple(done.accounting), _manifest(history, ordered, "columnar"),
+                  tuple(done.accounting), replay_manifest(history, ordered, "columnar"),
                   replay_digest(done.results, done.ledger))
 
 
-def _manifest(history: History, ordered: Sequence[Scheme], backend: Backend) -> dict[str, Any]:
+def replay_manifest(history: History, ordered: Sequence[Scheme],
+                    backend: Backend) -> dict[str, Any]:
+    """A replay's manifest: versions, backend, the history's, schemes' and vocabulary's
+    hashes, reforms, `as_of`."""
     manifest: dict[str, Any] = {
         "creditlab": creditlab_version(),
         "backend": backend,
         "history": history.sha256,
         "schemes": {s.id: s.sha256 for s in ordered},
     }
+    reforms = reforms_manifest(ordered)  # the baseline and the reforms of a reformed scheme
+    if reforms:
+        manifest["reforms"] = reforms
     if history.vocabulary:
         manifest["vocabulary"] = history.vocabulary
     if history.end is not None:
@@ -191,7 +234,7 @@ def _manifest(history: History, ordered: Sequence[Scheme], backend: Backend) -> 
     return manifest
 
 
-def _check_starting(history: History, replayed: set[str]) -> None:
+def check_starting(history: History, replayed: set[str]) -> None:
     """A starting point names a replayed or a shipped scheme: an unknown id is a typo.
 
     A starting point for a shipped scheme that this replay leaves out is kept silently:

@@ -15,7 +15,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from creditlab.engine.inputs.history_parquet import open_parquet_history
+from creditlab.engine.inputs.history_parquet import (
+    DEFAULT_SUBJECTS_PER_PARTITION,
+    open_parquet_history,
+)
+from creditlab.engine.inputs.reform import reforms_manifest
 from creditlab.engine.inputs.scheme import Scheme
 from creditlab.engine.inputs.vocabulary import Vocabulary
 from creditlab.engine.scoring.partitioned import (
@@ -57,6 +61,9 @@ def _manifest(backend: Backend, history_sha: str, schemes: Sequence[Scheme],
         "schemes": {s.id: s.sha256 for s in sorted(schemes, key=lambda s: s.id)},
         "vocabulary": vocabulary, "partitions": partitions,
     }
+    reforms = reforms_manifest(schemes)  # the baseline and the reforms of a reformed scheme
+    if reforms:
+        manifest["reforms"] = reforms
     if as_of is not None:
         manifest["as_of"] = as_of
     return manifest
@@ -64,18 +71,19 @@ def _manifest(backend: Backend, history_sha: str, schemes: Sequence[Scheme],
 
 def replay_history_to_folder(history: str, schemes: Sequence[Scheme], vocabulary: Vocabulary,
                              folder: ReplayFolder, *, local_dask: bool = False,
-                             scheduler: str | None = None,
-                             subjects_per_partition: int = 50_000,
+                             scheduler: str | None = None, jobs: int = 1,
+                             subjects_per_partition: int = DEFAULT_SUBJECTS_PER_PARTITION,
                              progress: Callable[[int, int], None] | None = None
                              ) -> tuple[PartitionedReplay, dict[str, Any]]:
     """Replay a Parquet history partition by partition with the columnar backend into
-    `folder` (prepared); `progress(done, total)` as partitions finish."""
+    `folder` (prepared), on Dask when asked, else in `jobs` processes; `progress(done,
+    total)` as partitions finish."""
     opened = open_parquet_history(history, vocabulary)
     source = ParquetPartitions(str(Path(history).resolve()), vocabulary, subjects_per_partition)
     end = opened.as_of or opened.last_day
     with dask_client(local_dask, scheduler) as client:
         done = replay_partitioned(source, schemes, folder, end=end, client=client,
-                                  progress=progress)
+                                  jobs=jobs, progress=progress)
     manifest = _manifest("columnar", opened.sha256, schemes, vocabulary.sha256, end,
                          done.partitions)
     folder.finish(done, manifest)

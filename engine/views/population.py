@@ -28,6 +28,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from creditlab.engine.analysis.groups import AGE_BANDS
 from creditlab.engine.describe import number
 from creditlab.engine.inputs.history import History
 from creditlab.engine.inputs.scheme import Scheme
@@ -41,10 +42,6 @@ __all__ = ["AGE_BANDS", "POPULATION_FROM", "outcomes_frame", "population_charts"
 POPULATION_FROM = 50
 """The report shows the Population section for a history of more than this many people
 (or when asked): below it, the per-person charts say more than shares do."""
-
-AGE_BANDS: tuple[tuple[int, str], ...] = (
-    (0, "under 18"), (18, "18–29"), (30, "30–44"), (45, "45–59"), (60, "60 and over"))
-"""Age bands by their lowest age in whole years, on the day the history is evaluated."""
 
 _NOT_GIVEN = "not given"
 _NO_BAND_LABEL = "no band"

@@ -18,6 +18,8 @@ import numpy.typing as npt
 
 from creditlab.engine.errors import HistoryError
 from creditlab.engine.inputs.scheme import (
+    AccumulatedEffect,
+    Bracket,
     CountTiersEffect,
     Duration,
     FormulaEffect,
@@ -40,7 +42,8 @@ LIMIT = 10**18
 
 PERIODS = {"ever": 0, "year": 1, "month": 2, "week": 3, "day": 4}
 EFFECT_KINDS = {"points": 0, "tiers": 1, "quantity_tiers": 2, "formula": 3, "count_tiers": 4,
-                "set_score": 5, "reclassify": 6, "list": 7, "unquantified": 8}
+                "set_score": 5, "reclassify": 6, "list": 7, "unquantified": 8,
+                "accumulated": 9}
 VALUED = (1, 2, 3)
 """Effect kinds whose points depend on an event's attribute value."""
 
@@ -49,7 +52,11 @@ VALUED = (1, 2, 3)
 (R_EFF_START, R_EFF_END, R_CAP_HAS, R_CAP_POINTS, R_CAP_PER, R_GROUP, R_FREQ_TIMES, R_FREQ_PER,
  R_SAME_ACT, R_EXP_HAS, R_EXP_Y, R_EXP_M, R_EXP_D, R_RANK) = range(14)
 (E_KIND, E_VALUE, E_GRADE, E_POLICY, E_DUR_HAS, E_DUR_Y, E_DUR_M, E_DUR_D, E_ACTION, E_FLAG,
- E_WINDOW, E_MODE, E_TIER_START, E_TIER_END) = range(14)
+ E_WINDOW, E_MODE, E_TIER_START, E_TIER_END, E_BRACKETS, E_MAX_HAS, E_MAX) = range(17)
+# Tiers: count tiers use (T_BOUND: more_than, T_POINTS); an accumulated effect's tiers
+# (T_ABOVE: 1 for `above`, 0 for `at_least`) and brackets (T_PER) use all four, in
+# millionths but for T_ABOVE.
+T_BOUND, T_POINTS, T_PER, T_ABOVE = range(4)
 B_RANK, B_HAS, B_HAS_MIN, B_MIN, B_MIN_INCL, B_HAS_MAX, B_MAX, B_MAX_INCL = range(8)
 
 I64 = npt.NDArray[np.int64]
@@ -107,7 +114,8 @@ def compile_scheme(scheme: Scheme) -> CompiledScheme:
         "same_act", "exp_has", "exp_y", "exp_m", "exp_d", "rule_rank", "eff_kind", "eff_rule",
         "eff_value", "eff_grade", "eff_policy", "dur_has", "dur_y", "dur_m", "dur_d",
         "eff_action", "eff_flag", "eff_window", "eff_mode", "tier_start", "tier_end",
-        "tier_more", "tier_points")}
+        "eff_brackets", "eff_max_has", "eff_max", "tier_more", "tier_points", "tier_per",
+        "tier_above")}
     effects: list[Any] = []
     by_id = sorted(range(len(rules)), key=lambda i: rules[i].id)
     rank_of = {i: r for r, i in enumerate(by_id)}
@@ -152,19 +160,35 @@ def compile_scheme(scheme: Scheme) -> CompiledScheme:
             a["eff_action"].append(1 if is_list and effect.action == "add" else 0)
             a["eff_flag"].append(flag_index[effect.flag] if is_list else -1)
             counting = isinstance(effect, CountTiersEffect)
-            a["eff_window"].append(PERIODS[effect.window] if counting else 0)
-            a["eff_mode"].append(1 if counting and effect.mode == "replace" else 0)
+            summing = isinstance(effect, AccumulatedEffect)
+            a["eff_window"].append(PERIODS[effect.window] if counting or summing else 0)
+            a["eff_mode"].append(1 if (counting or summing) and effect.mode == "replace"
+                                 else 0)
             a["tier_start"].append(len(a["tier_more"]))
             if counting:
                 for tier in effect.tiers:
                     a["tier_more"].append(tier.more_than)
                     a["tier_points"].append(_s(tier.points))
+                    a["tier_per"].append(0)
+                    a["tier_above"].append(0)
+            a["eff_brackets"].append(1 if summing and effect.brackets is not None else 0)
+            a["eff_max_has"].append(1 if summing and effect.max_points is not None else 0)
+            a["eff_max"].append(_s(abs(effect.max_points)) if summing
+                                and effect.max_points is not None else 0)
+            if summing:
+                for step in effect.tiers or effect.brackets or ():
+                    above = isinstance(step, Bracket) or step.above is not None
+                    a["tier_more"].append(_s(step.above if above else step.at_least))
+                    a["tier_points"].append(_s(step.points))
+                    a["tier_per"].append(_s(step.per) if isinstance(step, Bracket) else 0)
+                    a["tier_above"].append(1 if above else 0)
             a["tier_end"].append(len(a["tier_more"]))
     a["eff_start"].append(len(effects))
     scale = scheme.scale
     arrays: dict[str, npt.NDArray[Any]] = {}
     for name, values in a.items():
-        dtype = np.int64 if name in ("cap_points", "eff_value", "tier_more", "tier_points") \
+        dtype = np.int64 if name in ("cap_points", "eff_value", "eff_max", "tier_more",
+                                     "tier_points", "tier_per", "tier_above") \
             else np.bool_ if name in ("cap_has", "exp_has", "dur_has") else np.int32
         arrays[name] = np.asarray(values, dtype=dtype)
     arrays["group_points"] = np.asarray([_s(g.cap.points) for g in scheme.cap_groups], np.int64)
@@ -198,8 +222,10 @@ def _s(value: Decimal) -> int:
 
 
 def valued(effect: Any) -> bool:
-    """Whether the points of `effect` depend on an event's attribute value."""
-    return isinstance(effect, (TiersEffect, QuantityTiersEffect, FormulaEffect))
+    """Whether the points of `effect` depend on an event's attribute value (an
+    accumulated effect: its slot holds the amount the event adds to the total)."""
+    return isinstance(effect, (TiersEffect, QuantityTiersEffect, FormulaEffect,
+                               AccumulatedEffect))
 
 
 @dataclass(frozen=True)
@@ -232,9 +258,9 @@ def pack(a: dict[str, npt.NDArray[Any]]) -> Packed:
         effects=table(a["eff_kind"], a["eff_value"], a["eff_grade"], a["eff_policy"],
                       a["dur_has"], a["dur_y"], a["dur_m"], a["dur_d"], a["eff_action"],
                       a["eff_flag"], a["eff_window"], a["eff_mode"], a["tier_start"],
-                      a["tier_end"]),
-        tiers=table(a["tier_more"], a["tier_points"]) if len(a["tier_more"])
-        else np.zeros((0, 2), np.int64),
+                      a["tier_end"], a["eff_brackets"], a["eff_max_has"], a["eff_max"]),
+        tiers=table(a["tier_more"], a["tier_points"], a["tier_per"], a["tier_above"])
+        if len(a["tier_more"]) else np.zeros((0, 4), np.int64),
         groups=table(a["group_points"], a["group_per"]) if len(a["group_points"])
         else np.zeros((0, 2), np.int64),
         bands=table(a["band_rank"], a["band_has"], a["band_has_min"], a["band_min"],

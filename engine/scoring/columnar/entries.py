@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from creditlab.engine.canonical import dumps
 from creditlab.engine.scoring import ledger as L
 from creditlab.engine.scoring.columnar import reduce as R
-from creditlab.engine.scoring.columnar.compile import CompiledScheme
+from creditlab.engine.scoring.columnar.compile import CompiledScheme, unscaled
 from creditlab.engine.scoring.columnar.match import Events
 from creditlab.engine.scoring.columnar.values import event_value
 
@@ -33,12 +33,12 @@ __all__ = ["decimals", "item_texts", "records", "to_date"]
 EPOCH = date(1970, 1, 1)
 _SMALL = (1 << 63) // 1000
 """Millionths below this in magnitude are billionths in int64."""
-_DECIMAL_FIELDS = {"points", "min", "max", "threshold", "score"}
+_DECIMAL_FIELDS = {"points", "min", "max", "threshold", "score", "total"}
 _DATE_FIELDS = {"until", "on", "given_on"}
 _KINDS: dict[str, Any] = {cls.kind: cls for cls in (
     L.ScoreSet, L.GradeSet, L.FlagAdded, L.FlagRemoved, L.LapsesOn, L.Lapsed, L.SameAct,
     L.FrequencyLimit, L.CapReached, L.Clamped, L.MissingAttribute, L.NoTierValue,
-    L.NoQuantityTier, L.BelowThreshold, L.AtMost, L.CountTier, L.Unquantified)}
+    L.NoQuantityTier, L.BelowThreshold, L.AtMost, L.CountTier, L.Accumulated, L.Unquantified)}
 
 
 def to_date(day: int) -> date:
@@ -103,6 +103,8 @@ def _record(compiled: CompiledScheme, events: Events, code: int, a: int, b: int,
         if code == R.NO_TIER:
             return L.NoTierValue(effect.attr, value)
         return L.NoQuantityTier(effect.attr, Decimal(value))
+    if code == R.ACCUMULATED:
+        return L.Accumulated(effect.of, unscaled(int(b)), effect.window)
     until = None if b == R.NONE_DAY else to_date(b)
     if code == R.MISSING:
         return L.MissingAttribute(effect.attr)
@@ -142,8 +144,12 @@ def _distinct_items(compiled: CompiledScheme, events: Events, items: npt.NDArray
         keyed[chosen, 2] = pc.fill_null(codes, -1).to_numpy(zero_copy_only=False)
     # Distinct items by hashing (pandas) two int64 keys, not by sorting rows: (code, a)
     # and (b, c), with b a day, a row or a count (never-ending `until` as -1) and c a
-    # count tier's threshold (at most 10^6).
+    # count tier's threshold (at most 10^6). A running total (any int64) is first
+    # replaced by its code among the totals: b is only ever compared under one (code, a).
     b = np.where(keyed[:, 2] == R.NONE_DAY, -1, keyed[:, 2])
+    totals = keyed[:, 0] == R.ACCUMULATED
+    if totals.any():
+        b[totals] = _factorize(b[totals])[0]
     first, _ = _factorize((keyed[:, 0] << 40) | keyed[:, 1])
     second, n_second = _factorize(((b + (1 << 20)) << 21) | (keyed[:, 3] + 1))
     inverse, n_distinct = _factorize(first * n_second + second)

@@ -287,6 +287,31 @@ def _subject_holds(ev: Events, cond: SubjectCondition, rows: npt.NDArray[np.int6
     return mask
 
 
+def scored_rows(ev: Events, scheme: Scheme, applicable: npt.NDArray[np.bool_]
+                ) -> npt.NDArray[np.bool_]:
+    """Which (sorted) rows `scheme` scores: its subjects' (`applicable`), on days they are
+    eligible (`conditions.scored_on`)."""
+    rows = applicable[ev.subject]
+    rule = scheme.eligibility
+    if rule is None:
+        return rows
+    known = ev.born_known[ev.subject]
+    old_enough = _age(ev.born_key[ev.subject], ev.day_key) >= rule.min_age
+    unknown: npt.NDArray[np.bool_] = np.full(ev.n, rule.age_unknown == "scored")
+    return rows & np.where(known, old_enough, unknown)
+
+
+def eligible_at(ev: Events, scheme: Scheme, end: date | None) -> npt.NDArray[np.bool_]:
+    """Which subjects `scheme` gives a result: of its kind and, by `end`, eligible."""
+    kind: npt.NDArray[np.bool_] = ev.kind == scheme.subject_kind
+    rule = scheme.eligibility
+    if rule is None or end is None:
+        return kind
+    end_key = _year_day(np.array([end.toordinal() - EPOCH], np.int64))
+    old_enough = _age(ev.born_key, np.repeat(end_key, len(ev.born_key))) >= rule.min_age
+    return kind & np.where(ev.born_known, old_enough, rule.age_unknown == "scored")
+
+
 def _age(born: npt.NDArray[np.int64], day: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """Whole years from `born` to `day` (both as `_year_day` keys): `Subject.age_on`."""
     age: npt.NDArray[np.int64] = (day >> 10) - (born >> 10) - ((day & 1023) < (born & 1023))

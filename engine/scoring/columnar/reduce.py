@@ -2,10 +2,11 @@
 
 One pass per scheme over the events sorted by (subject, at, id): for each subject the
 scheme scores, its standing is kept in small arrays (score, grade override, list states,
-per-rule and per-group period totals, frequency and counting windows, points waiting to
-lapse) and every fired rule is applied in declared rule order, each effect in declared
-order, with the same checks in the same order as the durable reducer (same act,
-frequency, the effect's points, the rule's cap, the group's cap, the scale's clamp).
+per-rule and per-group period totals, frequency and counting windows, the running total
+of each accumulated effect, points waiting to lapse) and every fired rule is applied in
+declared rule order, each effect in declared order, with the same checks in the same order
+as the durable reducer (same act, frequency, the effect's points, the rule's cap, the
+group's cap, the scale's clamp).
 Numbers are int64 millionths (`compile.SCALE`), so the arithmetic is exact.
 
 Calendar periods are monotonic along a subject's events, so one (key, total) pair per
@@ -38,6 +39,7 @@ from creditlab.engine.scoring.columnar.compile import (
     B_MIN_INCL,
     B_RANK,
     E_ACTION,
+    E_BRACKETS,
     E_DUR_D,
     E_DUR_HAS,
     E_DUR_M,
@@ -45,6 +47,8 @@ from creditlab.engine.scoring.columnar.compile import (
     E_FLAG,
     E_GRADE,
     E_KIND,
+    E_MAX,
+    E_MAX_HAS,
     E_MODE,
     E_POLICY,
     E_TIER_END,
@@ -65,6 +69,10 @@ from creditlab.engine.scoring.columnar.compile import (
     R_GROUP,
     R_RANK,
     R_SAME_ACT,
+    T_ABOVE,
+    T_BOUND,
+    T_PER,
+    T_POINTS,
 )
 from creditlab.engine.scoring.columnar.dates import add_duration
 
@@ -72,9 +80,9 @@ __all__ = ["CHANGES", "NOTES", "reduce_scheme"]
 
 # Item codes: notes (why the applied points differ) and changes (what else happened).
 SAME_ACT, FREQUENCY, CAP_RULE, CAP_GROUP, CLAMPED, MISSING, NO_TIER, NO_QUANTITY_TIER, \
-    BELOW, AT_MOST, COUNT_TIER, UNQUANTIFIED = range(1, 13)
+    BELOW, AT_MOST, COUNT_TIER, UNQUANTIFIED, ACCUMULATED = range(1, 14)
 SCORE_SET, GRADE_SET, FLAG_ADDED, FLAG_REMOVED, LAPSES_ON, LAPSED = range(21, 27)
-NOTES = range(1, 13)
+NOTES = range(1, 14)
 CHANGES = range(21, 27)
 
 RULE, LAPSE, FINISH = 0, 1, 2
@@ -88,7 +96,8 @@ LIMIT = 10**18
 _STATUS_NOTE = np.array([0, MISSING, NO_TIER, NO_QUANTITY_TIER, BELOW, AT_MOST], np.int64)
 
 
-# Standing: score, override present, its grade, policy (0 worse_of, 1 replace, 2 given),
+# Standing: score, override present, its grade, policy (0 worse_of, 1 replace, 2 + 4 x (b + 1)
+# given at the start, b the band its starting score had by itself),
 # until, an overflow flag, the first day any points waiting to lapse are due.
 S_SCORE, S_OVERRIDE, S_GRADE, S_POLICY, S_UNTIL, S_OVERFLOW, S_NEXT_DUE = range(7)
 # Points waiting to lapse: due, rule, event row, given on, points, active, and the event's
@@ -114,8 +123,8 @@ def _band(score: int, bands: Any, override: int, grade: int, policy: int) -> int
         break
     if override == 0:
         return int(by)
-    if policy == 2:
-        return int(by if by >= 0 else grade)
+    if policy >= 2:  # given at the start: 2 + 4 x (the starting score's own band + 1)
+        return int(grade if by == (policy - 2) // 4 - 1 else by)
     if policy == 1 or by < 0:
         return int(grade)
     return int(max(by, grade))
@@ -249,16 +258,48 @@ def _count_tier(tiers: Any, first: int, last: int, count: int) -> int:
     return reached
 
 
+@njit(cache=True, inline="always")
+def _worth(tiers: Any, first: int, last: int, brackets: int, add: int, has_max: int,
+           most: int, total: int) -> tuple[int, bool]:
+    """What a running total is worth, and whether int64 millionths cannot hold it:
+    `AccumulatedEffect.value`, on integers (whole steps by floor division)."""
+    points = 0
+    if brackets == 0:
+        for t in range(first, last):
+            bound = tiers[t, T_BOUND]
+            if total > bound or (total == bound and tiers[t, T_ABOVE] == 0):
+                points = points + tiers[t, T_POINTS] if add else tiers[t, T_POINTS]
+    else:
+        for t in range(first, last):
+            above = tiers[t, T_BOUND]
+            if total <= above:
+                break
+            top = total if t + 1 == last else min(total, tiers[t + 1, T_BOUND])
+            steps = (top - above) // tiers[t, T_PER]
+            rate = tiers[t, T_POINTS]
+            # steps * rate is millionths (the rate is), and must stay within bounds.
+            if steps != 0 and abs(rate) > LIMIT // steps:
+                return 0, True
+            points += steps * rate
+            if abs(points) >= LIMIT:
+                return 0, True
+    if has_max and abs(points) > most:
+        points = most if points > 0 else -most
+    return points, False
+
+
 @njit(cache=True)
 def reduce_scheme(rules: Any, effects: Any, tiers: Any, groups: Any, bands: Any, scale: Any,
                   n_flags: int, day: Any, periods: Any, perm: Any, id_offsets: Any,
                   id_data: Any, pair_start: Any,
                   pair_rule: Any, slots: Any, status: Any, values: Any, subj_start: Any,
-                  applicable: Any, start_score: Any, start_grade: Any, has_end: bool, end: int,
-                  first: int, ints: Any, nums: Any, items: Any, results: Any, flags: Any
-                  ) -> tuple[int, int, int, int, int]:
+                  applicable: Any, scored_row: Any, start_score: Any, start_grade: Any,
+                  has_end: bool, end: int, first: int, ints: Any, nums: Any, items: Any,
+                  results: Any, flags: Any) -> tuple[int, int, int, int, int]:
     """Reduce subjects from `first` on; returns (next subject, entries, items, error,
-    subject in error). Stops before a subject whose entries might not fit in the output."""
+    subject in error). Stops before a subject whose entries might not fit in the output.
+    A row that is not `scored_row` (its subject not yet eligible) is not applicable: it
+    is skipped as the durable replay skips it, before any lapse falls due."""
     n_rules = rules.shape[0]
     cap = ints.shape[0]
     icap = items.shape[0]
@@ -274,6 +315,7 @@ def reduce_scheme(rules: Any, effects: Any, tiers: Any, groups: Any, bands: Any,
     flag_until = np.full(n_flags, ABSENT, np.int64)
     rs = np.full((n_rules, 4), UNSET, np.int64)
     cs = np.full((n_rules * 5, 2), UNSET, np.int64)
+    acc = np.full((effects.shape[0], 2), UNSET, np.int64)  # (window key, total) per effect
     gs = np.full((groups.shape[0], 2), UNSET, np.int64)
     lp = np.zeros((most, 7), np.int64)
     scratch = np.zeros(most, np.int64)
@@ -294,7 +336,7 @@ def reduce_scheme(rules: Any, effects: Any, tiers: Any, groups: Any, bands: Any,
         if start_grade[s] >= 0:
             st[S_OVERRIDE] = 1
             st[S_GRADE] = start_grade[s]
-            st[S_POLICY] = 2
+            st[S_POLICY] = 2 + 4 * (_band(start_score[s], bands, 0, -1, 0) + 1)
             st[S_UNTIL] = NONE_DAY
         for f in range(n_flags):
             flag_until[f] = ABSENT
@@ -302,6 +344,8 @@ def reduce_scheme(rules: Any, effects: Any, tiers: Any, groups: Any, bands: Any,
         scored = 0
         unscored = 0
         for i in range(lo, hi):
+            if not scored_row[i]:
+                continue
             today = day[i]
             if today >= st[S_NEXT_DUE]:
                 _lapse(today, i, LAPSE, s, st, lp, rules, bands, scale, id_offsets, id_data,
@@ -346,10 +390,40 @@ def reduce_scheme(rules: Any, effects: Any, tiers: Any, groups: Any, bands: Any,
                 e_first = rules[r, R_EFF_START]
                 for j in range(e_first, rules[r, R_EFF_END]):
                     kind = effects[j, E_KIND]
-                    if kind <= 4:
+                    if kind <= 4 or kind == 9:
                         pts = 0
                         if kind == 0:
                             pts = effects[j, E_VALUE]
+                        elif kind == 9:
+                            # An accumulated effect: the slot holds the amount this event
+                            # adds to the rule's total in the window (values.py).
+                            slot = slots[p] + j - e_first
+                            if status[slot] != 0:
+                                _item(items, n, e, MISSING, j, i, 0)
+                                continue
+                            key = periods[effects[j, E_WINDOW], i] + base
+                            was = acc[j, 1] if acc[j, 0] == key else 0
+                            total = was
+                            if not blocked:
+                                total = was + values[slot]
+                                acc[j, 0] = key
+                                acc[j, 1] = total
+                            if abs(total) >= LIMIT:
+                                st[S_OVERFLOW] = 1
+                                total = 0
+                                was = 0
+                            t_lo, t_hi = effects[j, E_TIER_START], effects[j, E_TIER_END]
+                            now, over = _worth(tiers, t_lo, t_hi, effects[j, E_BRACKETS],
+                                               1 - effects[j, E_MODE], effects[j, E_MAX_HAS],
+                                               effects[j, E_MAX], total)
+                            then, over_then = _worth(tiers, t_lo, t_hi, effects[j, E_BRACKETS],
+                                                     1 - effects[j, E_MODE],
+                                                     effects[j, E_MAX_HAS], effects[j, E_MAX],
+                                                     was)
+                            if over or over_then:
+                                st[S_OVERFLOW] = 1
+                            _item(items, n, e, ACCUMULATED, j, total, 0)
+                            pts = now - then
                         elif kind <= 3:
                             slot = slots[p] + j - e_first
                             code = status[slot]

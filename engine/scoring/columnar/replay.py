@@ -35,7 +35,14 @@ from creditlab.engine.scoring.columnar.ledger_table import (
     ledger_table,
     scheme_entries,
 )
-from creditlab.engine.scoring.columnar.match import EPOCH, Events, fired_pairs, prepare_events
+from creditlab.engine.scoring.columnar.match import (
+    EPOCH,
+    Events,
+    eligible_at,
+    fired_pairs,
+    prepare_events,
+    scored_rows,
+)
 from creditlab.engine.scoring.columnar.values import effect_points
 from creditlab.engine.scoring.ledger import LedgerEntry
 from creditlab.engine.scoring.outcome import Accounting, Outcome
@@ -173,9 +180,13 @@ def _replay_scheme(ev: Events, subj_start: npt.NDArray[np.int64], index: int, sc
                    ) -> tuple[pa.Table, npt.NDArray[np.int64], SchemeEntries, Accounting]:
     clock.lap("tables")  # the previous scheme's results
     compiled = compile_scheme(scheme)
-    applicable = ev.kind == scheme.subject_kind
+    applicable = eligible_at(ev, scheme, end)
+    scored_row = scored_rows(ev, scheme, applicable)
     start_score, start_grade = _starts(ev, compiled, applicable, starting)
     rows, rules = fired_pairs(ev, scheme, applicable)
+    if scheme.eligibility is not None:
+        keep = scored_row[rows]
+        rows, rules = rows[keep], rules[keep]
     slot_start, slot_status, slot_points = effect_points(ev, compiled, rows, rules)
     packed = pack(compiled.arrays)
     pair_start = np.zeros(ev.n + 1, np.int64)  # rows are sorted: counts, summed
@@ -200,7 +211,8 @@ def _replay_scheme(ev: Events, subj_start: npt.NDArray[np.int64], index: int, sc
             packed.scale, len(compiled.flags), ev.day, ev.periods, ev.perm, ev.id_offsets,
             ev.id_data, pair_start,
             pair_rule, slot_start, status, slot_points,
-            subj_start, applicable, start_score, start_grade, end is not None, end_day, first,
+            subj_start, applicable, scored_row, start_score, start_grade, end is not None,
+            end_day, first,
             *out, outcome, flags)
         if error:
             subject = ev.subjects.column("id")[where].as_py()
@@ -218,8 +230,10 @@ def _replay_scheme(ev: Events, subj_start: npt.NDArray[np.int64], index: int, sc
     results = _results(ev, compiled, chosen, start_score, outcome, flags)
     scored = int(outcome[chosen, 2].sum())
     unscored = int(outcome[chosen, 3].sum())
+    of_kind = (ev.kind == scheme.subject_kind)[ev.subject]
+    ineligible = int(np.count_nonzero(of_kind & ~scored_row))
     return results, chosen, ledger, Accounting(scheme.id, ev.n, scored, unscored,
-                                       ev.n - scored - unscored)
+                                       ev.n - scored - unscored, ineligible)
 
 
 def _results(ev: Events, compiled: CompiledScheme, chosen: npt.NDArray[np.int64],

@@ -4,7 +4,9 @@ These points depend on the event alone, never on the standing, so they are worke
 before the reducer runs: once per distinct value of the attribute among the events the
 rule fired on, with the same exact `Decimal` arithmetic as the durable reducer, then
 spread to every (event, effect) slot as millionths. A result that millionths in int64
-cannot hold is refused, never rounded.
+cannot hold is refused, never rounded. An accumulated effect's slot holds instead the
+amount the event adds to its running total (the attribute times the factor, or 1 for a
+count): the reducer keeps the total.
 """
 
 from __future__ import annotations
@@ -16,7 +18,12 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow.compute as pc
 
-from creditlab.engine.inputs.scheme import FormulaEffect, QuantityTiersEffect, TiersEffect
+from creditlab.engine.inputs.scheme import (
+    AccumulatedEffect,
+    FormulaEffect,
+    QuantityTiersEffect,
+    TiersEffect,
+)
 from creditlab.engine.scoring.columnar.compile import CompiledScheme, scaled, valued
 from creditlab.engine.scoring.columnar.match import Events
 
@@ -53,6 +60,8 @@ def _points(effect: Any, value: Any) -> tuple[int, Decimal | None]:
                 return GIVEN, tier.points
         return NO_TIER, None
     quantity = Decimal(value) * effect.factor
+    if isinstance(effect, AccumulatedEffect):
+        return GIVEN, quantity
     if isinstance(effect, QuantityTiersEffect):
         for qtier in effect.tiers:
             if qtier.range.contains(quantity):
@@ -96,9 +105,13 @@ def effect_points(ev: Events, compiled: CompiledScheme, rows: npt.NDArray[np.int
         if not len(pairs):
             continue
         slots = slot_start[pairs] + (e - int(eff_start[rule]))
+        if effect.attr is None:  # an accumulated count: each event adds one
+            points[slots] = scaled(Decimal(1), "count", "count")
+            continue
         if effect.attr not in ev.table.column_names:
             status[slots] = MISSING
             continue
+        what = "amount" if isinstance(effect, AccumulatedEffect) else "points"
         taken = ev.values(effect.attr, rows[pairs])
         encoded = taken.dictionary_encode()
         table_status = []
@@ -106,7 +119,7 @@ def effect_points(ev: Events, compiled: CompiledScheme, rows: npt.NDArray[np.int
         for value in encoded.dictionary.to_pylist():
             st, pts = _points(effect, event_value(value))
             table_status.append(st)
-            table_points.append(0 if pts is None else scaled(pts, "points", effect.attr))
+            table_points.append(0 if pts is None else scaled(pts, what, effect.attr))
         table_status.append(MISSING)
         table_points.append(0)
         codes = pc.fill_null(encoded.indices, len(encoded.dictionary)).to_numpy(

@@ -22,6 +22,7 @@ from creditlab.engine.canonical import number
 from creditlab.engine.errors import HistoryError, did_you_mean
 from creditlab.engine.inputs.history import Event, StartingPoint
 from creditlab.engine.inputs.scheme import (
+    AccumulatedEffect,
     Cap,
     CountTiersEffect,
     FormulaEffect,
@@ -36,6 +37,7 @@ from creditlab.engine.inputs.scheme import (
     UnquantifiedEffect,
 )
 from creditlab.engine.scoring.ledger import (
+    Accumulated,
     AtMost,
     BelowThreshold,
     CapReached,
@@ -72,6 +74,8 @@ class Override:
     policy: str
     until: date | None
     rule: str
+    since_band: str | None = None
+    """For a grade given as a starting point: the band the starting score had by itself."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,8 @@ class Standing:
     group_totals: dict[tuple[str, str], Decimal] = field(default_factory=dict)
     rule_times: dict[tuple[str, str], int] = field(default_factory=dict)
     rule_counts: dict[tuple[str, str], int] = field(default_factory=dict)
+    rule_sums: dict[tuple[str, int, str], Decimal] = field(default_factory=dict)
+    """Running totals of `accumulated` effects, by (rule, effect index, window key)."""
     lapsing: list[Lapse] = field(default_factory=list)
     scored: int = 0
     unscored: int = 0
@@ -135,21 +141,23 @@ class Reducer:
             raise HistoryError(f"starting score {number(score)} is outside {self.scheme.id}'s "
                                f"scale, {number(scale.min)} to {number(scale.max)}",
                                line=given.line, field="score")
-        override = None if given.grade is None else Override(given.grade, "given", None,
-                                                             "starting")
+        override = None if given.grade is None else Override(
+            given.grade, "given", None, "starting", self.scheme.band_for(score))
         return Standing(score=score, override=override)
 
     def band(self, standing: Standing) -> str | None:
         """The grade shown: the score's band, unless a reclassification overrides it.
 
-        A grade given as a starting point shows only while the score gives no band.
+        A grade given as a starting point shows while the score stays in the band it
+        started in (or, as before any threshold, in none): a history that says a person is
+        AAA at 1,050 is believed until the score itself says otherwise.
         """
         by_score = self.scheme.band_for(standing.score)
         o = standing.override
         if o is None:
             return by_score
         if o.policy == "given":
-            return by_score if by_score is not None else o.grade
+            return o.grade if by_score == o.since_band else by_score
         if o.policy == "replace" or by_score is None:
             return o.grade
         return max(by_score, o.grade, key=self.scheme.rank)
@@ -220,10 +228,11 @@ class Reducer:
                 notes.append(FrequencyLimit(rule.frequency.times, rule.frequency.per))
             else:
                 s.rule_times[key] = times + 1
-        for effect in rule.effects:
+        for index, effect in enumerate(rule.effects):
             if isinstance(effect, (PointsEffect, TiersEffect, QuantityTiersEffect, FormulaEffect,
-                                   CountTiersEffect)):
-                points, why = self._points(effect, event, s, rule, counting=not blocked)
+                                   CountTiersEffect, AccumulatedEffect)):
+                points, why = self._points(effect, event, s, rule, counting=not blocked,
+                                           index=index)
                 if why:
                     notes.append(why)
                 if points is None:
@@ -265,10 +274,16 @@ class Reducer:
         )
 
     def _points(self, effect: Any, event: Event, s: Standing, rule: Rule,
-                counting: bool) -> tuple[Decimal | None, Note | None]:
-        """The points an effect gives as the rule states them (before caps and limits)."""
+                counting: bool, index: int = 0) -> tuple[Decimal | None, Note | None]:
+        """The points an effect gives as the rule states them (before caps and limits).
+
+        `counting`: the rule is not blocked, so the event adds to counts and totals.
+        `index`: the effect's place in the rule (each accumulated effect has its total).
+        """
         if isinstance(effect, PointsEffect):
             return effect.points, None
+        if isinstance(effect, AccumulatedEffect):
+            return _accumulate(effect, event, s, (rule.id, index), counting)
         if isinstance(effect, CountTiersEffect):
             key = (rule.id, period_key(effect.window, event.day))
             count = s.rule_counts.get(key, 0) + (1 if counting else 0)
@@ -347,6 +362,26 @@ def _within(cap: Cap, total: Decimal, points: Decimal, group: str | None,
         return points
     notes.append(CapReached(cap.points, cap.per, group))
     return room.copy_sign(points) if room else ZERO
+
+
+def _accumulate(effect: AccumulatedEffect, event: Event, s: Standing, where: tuple[str, int],
+                counting: bool) -> tuple[Decimal | None, Note | None]:
+    """An accumulated effect: what the running total is worth after this event, less what
+    it was worth before. The total grows only when the rule is `counting` (not blocked)."""
+    if effect.attr is None:
+        amount = Decimal(1)
+    else:
+        value = event.attrs.get(effect.attr)
+        if value is None:
+            return None, MissingAttribute(effect.attr)
+        amount = Decimal(value) * effect.factor  # type: ignore[arg-type]
+    key = (*where, period_key(effect.window, event.day))
+    before = s.rule_sums.get(key, ZERO)
+    after = before + amount if counting else before
+    if counting:
+        s.rule_sums[key] = after
+    return effect.value(after) - effect.value(before), Accumulated(effect.of, after,
+                                                                   effect.window)
 
 
 def _count_tier(effect: CountTiersEffect, count: int) -> Any:
