@@ -384,3 +384,27 @@ def test_generated_histories_aim_at_the_steps_of_a_total(make_scheme: Any) -> No
     values = set(targets_for(scheme).values[("volunteer.service", "hours")])
     assert {20, 10, 21, 22, 24} <= values
     assert D("6.666666") in values  # three of them stay just below 20
+
+
+def test_the_audit_property_catches_tiers_added_instead_of_replaced() -> None:
+    """`totals-bounded` passes Weihai's donation tiers as written (the highest tier reached,
+    at most 60 ever) and fails an engine that adds every tier reached instead."""
+    from creditlab.engine import shipped_scheme, shipped_vocabulary
+    from creditlab.engine.checks.properties import PROPERTIES, Run, Violation
+
+    (prop,) = [p for p in PROPERTIES if p.name == "totals-bounded"]
+    weihai = shipped_scheme("weihai_seashell")
+    assert prop.applies(weihai)
+    rule_index = next(i for i, r in enumerate(weihai.rules) if r.id == "wh_r_charitable_donation")
+    declared = weihai.rules[rule_index]
+    broken_effect = declared.effects[0].model_copy(update={"mode": "add"})
+    broken = weihai.model_copy(update={"rules": [
+        r if i != rule_index else declared.model_copy(update={"effects": [broken_effect]})
+        for i, r in enumerate(weihai.rules)]})
+    h = history([person("li", born=date(1970, 1, 1))],
+                [{"id": f"d{k}", "subject": "li", "type": "donation.charity",
+                  "at": date(2020, 1, 1 + k), "amount_rmb": amount}
+                 for k, amount in enumerate([6000, 10000, 100000, 400000])])
+    prop.check(Run(weihai, weihai, {}, h, replay(h, [weihai]), shipped_vocabulary()))
+    with pytest.raises(Violation, match="wh_r_charitable_donation"):
+        prop.check(Run(weihai, broken, {}, h, replay(h, [broken]), shipped_vocabulary()))

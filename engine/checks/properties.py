@@ -22,7 +22,7 @@ from creditlab.engine.errors import HistoryError
 from creditlab.engine.inputs.history import Event, History
 from creditlab.engine.inputs.history_files import parse_history
 from creditlab.engine.inputs.located import Located
-from creditlab.engine.inputs.scheme import ReclassifyEffect, Rule, Scheme
+from creditlab.engine.inputs.scheme import AccumulatedEffect, ReclassifyEffect, Rule, Scheme
 from creditlab.engine.inputs.vocabulary import Vocabulary, shipped_vocabulary
 from creditlab.engine.scoring.conditions import in_force, scored_on
 from creditlab.engine.scoring.ledger import LedgerEntry
@@ -294,6 +294,37 @@ def _eligible_only(run: Run) -> None:
                             f"does not score them on the history's last day ({end})")
 
 
+def _total_most(effect: AccumulatedEffect) -> Decimal | None:
+    """The most a running total can be worth in one window (None: unbounded)."""
+    cap = abs(effect.max_points) if effect.max_points is not None else None
+    if effect.tiers is None:
+        return cap
+    steps = [abs(t.points) for t in effect.tiers]
+    most = sum(steps, Decimal(0)) if effect.mode == "add" else max(steps)
+    return most if cap is None else min(most, cap)
+
+
+def _totals_bounded(run: Run) -> None:
+    applied: dict[tuple[str, str, str], Decimal] = {}
+    for entry, event in run.entries():
+        rule = run.rule(entry.rule)
+        if rule is None:
+            continue
+        scoring = [e for e in rule.effects if e.kind not in ("list", "reclassify",
+                                                             "unquantified", "set_score")]
+        if len(scoring) != 1 or not isinstance(scoring[0], AccumulatedEffect):
+            continue
+        effect = scoring[0]
+        most = _total_most(effect)
+        if most is None:
+            continue
+        key = (entry.subject, rule.id, period_key(effect.window, event.day))
+        applied[key] = applied.get(key, Decimal(0)) + entry.applied
+        if abs(applied[key]) > most:
+            raise Violation(f"{entry.subject}: {rule.id} applied {applied[key]} in "
+                            f"{key[2]}, more than its schedule is worth in a window ({most})")
+
+
 def _has(kind: str) -> Callable[[Scheme], bool]:
     return lambda s: any(e.kind == kind for r in s.rules for e in r.effects)
 
@@ -323,6 +354,10 @@ PROPERTIES: tuple[Property, ...] = (
     Property("reclassification-holds", "a reclassification holds for its documented "
              "duration, and only that long", _reclassification_holds, _has("reclassify"),
              lambda r: any(e.kind == "reclassify" for e in r.effects)),
+    Property("totals-bounded", "a rule on a running total never gives more in one window "
+             "than its schedule is worth (its top tier, its tiers added, or max_points)",
+             _totals_bounded, _has("accumulated"),
+             lambda r: any(e.kind == "accumulated" for e in r.effects)),
     Property("eligible-only", "the scheme never scores a subject it is not for (under its "
              "minimum age): such a subject's score never moves", _eligible_only,
              lambda s: s.eligibility is not None),
