@@ -102,20 +102,21 @@ def _peak_gib(args: list[str], env: dict[str, str] | None = None) -> float:
 
 @pytest.mark.slow
 def test_memory_is_bounded_by_the_partition_not_the_city(tmp_path: Path) -> None:
-    """The same city of 40,000 people replayed in one process (`--jobs 1`) in partitions of
+    """The same city of 80,000 people replayed in one process (`--jobs 1`) in partitions of
     2,500 and in one partition: the partitioned run's peak is well under the whole one's
-    (measured 0.39 times; bound 0.75, generous, as both runs share the machine's noise)."""
+    (measured about 0.3 times; bound 0.6, generous: under a busy test run a process keeps
+    some 300 MB more than alone, which the whole city's peak dwarfs)."""
     exe = str(Path(sys.executable).with_name("creditlab"))
     folder = tmp_path / "city"
-    _run("simulate", "--people", "40000", "--seed", "1", "-o", str(folder))
+    _run("simulate", "--people", "80000", "--seed", "1", "-o", str(folder))
     # A first run compiles the reducer into a cache of this test's own (compiling takes
     # some 200 MB): the measured runs then load it, as a user's runs do.
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
     peaks = {}
-    for size in (40_000, 2_500, 40_000):
+    for size in (80_000, 2_500, 80_000):
         out = tmp_path / f"out{len(peaks)}-{size}"
         peaks[size] = _peak_gib([exe, "replay", str(folder), "--backend", "columnar",
                                  "--format", "parquet", "-o", str(out), "--explain",
                                  "--partition-size", str(size), "--jobs", "1",
                                  *_scheme_args()], env)
-    assert peaks[2_500] < 0.75 * peaks[40_000], peaks
+    assert peaks[2_500] < 0.6 * peaks[80_000], peaks

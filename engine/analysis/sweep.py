@@ -1,9 +1,8 @@
 """Sweeps: one parameter of a scheme moved through a run of values, and how outcomes move.
 
-A `Setting` names one thing a scheme states (`sn_p_red_light.points`, `scale.start`) and
-the values to try: `START:STOP:STEP` (STOP included when a step lands on it) or a list
-`v1,v2,v3`. Values are exact (Decimal; never floats) and at most `MAX_VALUES`, so that a
-typo in a step cannot start ten thousand replays.
+A `Setting` (`analysis/sweep_setting.py`) names one thing a scheme states
+(`sn_p_red_light.points`, `scale.start`) and the values to try, exact and at most
+`MAX_VALUES`.
 
 For each value the scheme is changed through `inputs.reform.set_value` (re-validated, its
 id kept: the value travels beside it) and the history replayed; the outcome is reduced to
@@ -29,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -38,8 +37,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from creditlab.engine.analysis.groups import AGE_BANDS
+from creditlab.engine.analysis.sweep_setting import (
+    MAX_VALUES,
+    Setting,
+    Value,
+    given_value,
+    parse_setting,
+    value_text,
+)
 from creditlab.engine.canonical import digest as digest_of
-from creditlab.engine.errors import EngineError, InputError, SchemeError
+from creditlab.engine.errors import EngineError, SchemeError
 from creditlab.engine.inputs.history import History
 from creditlab.engine.inputs.history_parquet import (
     DEFAULT_SUBJECTS_PER_PARTITION,
@@ -68,11 +75,6 @@ __all__ = [
     "sweep_history",
 ]
 
-MAX_VALUES = 200
-"""The most values one sweep tries: each is a full replay of the history."""
-
-Value = Decimal | bool | str
-"""A value a setting tries: a number (exact), true/false, or a word (a band label)."""
 
 SweepProgress = Callable[[str, int, int], None]
 """Called as progress(what, done, total) as replays finish (what: "values" or
@@ -85,109 +87,6 @@ DIMENSIONS: tuple[str, ...] = ("everyone", "residence", "hukou", "age", "role")
 
 
 # --- the setting ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Setting:
-    """What a sweep moves (`target`, as `set_value` reads it) and the values it tries."""
-
-    target: str
-    values: tuple[Value, ...]
-    text: str
-    """The setting as given (`sn_p_red_light.points=-50:-10:10`)."""
-
-
-def _refuse(reason: str, target: str | None) -> InputError:
-    return InputError(reason, field=target or "--set")
-
-
-def _number(text: str, target: str) -> Decimal:
-    try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        raise _refuse(f"{text.strip()!r} is not a number", target) from None
-    if not value.is_finite():
-        raise _refuse(f"{text.strip()!r} is not a finite number", target)
-    return value
-
-
-def _range(text: str, target: str, limit: int) -> tuple[Decimal, ...]:
-    parts = text.split(":")
-    if len(parts) != 3 or not all(p.strip() for p in parts):
-        raise _refuse(f"a range is START:STOP:STEP, not {text!r}", target)
-    start, stop, step = (_number(p, target) for p in parts)
-    if step == 0:
-        raise _refuse(f"the step of {text!r} is 0", target)
-    if (stop - start) * step < 0:
-        raise _refuse(f"a step of {step} never goes from {start} to {stop} "
-                      f"(use {-step} as the step)", target)
-    try:
-        count: int | None = int((stop - start) // step) + 1
-    except InvalidOperation:  # more steps than a Decimal holds digits
-        count = None
-    if count is None or count > limit:
-        many = f"{count}" if count is not None else "too many"
-        raise _refuse(f"{text!r} gives {many} values; a sweep tries at most {limit} "
-                      "(take a larger step)", target)
-    return tuple(start + i * step for i in range(count))
-
-
-def _word(text: str, target: str) -> Value:
-    word = text.strip()
-    if not word:
-        raise _refuse("an empty value in the list", target)
-    if word in ("true", "false"):
-        return word == "true"
-    try:
-        return _number(word, target)
-    except InputError:
-        return word
-
-
-def parse_setting(text: str, *, limit: int = MAX_VALUES) -> Setting:
-    """`TARGET=START:STOP:STEP` or `TARGET=v1,v2,...` as a `Setting`.
-
-    A range includes STOP when a step lands on it (`-50:-10:10`: -50, -40, -30, -20, -10);
-    it counts down with a negative step. Bad text, a step that never reaches STOP, a value
-    given twice or more than `limit` values: `InputError` with `field` the target.
-    """
-    target, equals, values = text.partition("=")
-    target = target.strip()
-    if not equals or not target:
-        raise _refuse(f"a setting is RULE.FIELD=START:STOP:STEP or RULE.FIELD=v1,v2,..., "
-                      f"not {text!r}", None)
-    if not values.strip():
-        raise _refuse("no values after '='", target)
-    if ":" in values:
-        chosen: tuple[Value, ...] = _range(values, target, limit)
-    else:
-        chosen = tuple(_word(v, target) for v in values.split(","))
-        if len(chosen) > limit:
-            raise _refuse(f"{len(chosen)} values; a sweep tries at most {limit}", target)
-    seen: set[tuple[type, Value]] = set()
-    for value in chosen:
-        key = (type(value), value)
-        if key in seen:
-            raise _refuse(f"the value {_text(value)} is given twice", target)
-        seen.add(key)
-    return Setting(target, chosen, f"{target}={values.strip()}")
-
-
-def _text(value: Value | None) -> str:
-    if value is None:
-        return "as written"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    return value
-
-
-def _given(value: Value) -> object:
-    """The value as `set_value` takes it: integral numbers as int (an int field is strict)."""
-    if isinstance(value, Decimal) and value == value.to_integral_value():
-        return int(value)
-    return value
 
 
 # --- the rows -------------------------------------------------------------------------------
@@ -249,7 +148,7 @@ class SweepRow:
 
     @property
     def label(self) -> str:
-        return _text(self.value)
+        return value_text(self.value)
 
     def as_dict(self) -> dict[str, Any]:
         return {"value": self.value, "groups": [g.as_dict() for g in self.groups],
@@ -431,10 +330,10 @@ def _changed_schemes(scheme: Scheme, setting: Setting,
     changed = []
     for value in setting.values:
         try:
-            changed.append(set_value(scheme, setting.target, _given(value),
+            changed.append(set_value(scheme, setting.target, given_value(value),
                                      vocabulary=vocabulary))
         except SchemeError as exc:
-            raise SchemeError(f"{exc.reason} (setting it to {_text(value)})",
+            raise SchemeError(f"{exc.reason} (setting it to {value_text(value)})",
                               file=exc.file or scheme.file, line=exc.line,
                               field=exc.field or setting.target) from None
     return changed
@@ -450,7 +349,7 @@ def _finish(scheme: Scheme, setting: Setting, tallies: Sequence[_Tally],
                  zip(setting.values, tallies[1:], digests[1:], strict=True))
     manifest = {**manifest, "analysis": "sweep",
                 "parameters": {"scheme": scheme.id, "target": setting.target,
-                               "values": [_text(v) for v in setting.values]}}
+                               "values": [value_text(v) for v in setting.values]}}
     done = Sweep(scheme, setting, baseline, rows, bands, baseline.everyone.people, on,
                  manifest)
     return replace(done, digest=digest_of(done.body()))
