@@ -55,6 +55,20 @@ class Accounting:
     not_applicable: int
     ineligible: int = 0
 
+    @classmethod
+    def none(cls, scheme: str) -> Accounting:
+        """No events yet: what partitions' accountings are added to."""
+        return cls(scheme, 0, 0, 0, 0, 0)
+
+    def __add__(self, other: Accounting) -> Accounting:
+        """The accounting of two disjoint parts of a history (partitions of subjects)."""
+        if other.scheme != self.scheme:
+            raise ValueError(f"adding {other.scheme}'s accounting to {self.scheme}'s")
+        return Accounting(self.scheme, self.events + other.events, self.scored + other.scored,
+                          self.unscored + other.unscored,
+                          self.not_applicable + other.not_applicable,
+                          self.ineligible + other.ineligible)
+
     def as_dict(self) -> dict[str, Any]:
         return {"events": self.events, "scored": self.scored, "unscored": self.unscored,
                 "not_applicable": self.not_applicable, "ineligible": self.ineligible}

@@ -218,7 +218,7 @@ def replay_partitioned(source: PartitionSource, schemes: Sequence[Scheme], sink:
     the number of partitions, their order, the processes or the cluster.
     """
     ordered = sorted(schemes, key=lambda s: s.id)
-    totals: dict[str, list[int]] = {s.id: [0, 0, 0, 0, 0] for s in ordered}
+    totals = {s.id: Accounting.none(s.id) for s in ordered}
     digests = []
     events = subjects = rows = 0
     seconds: dict[str, float] = {}
@@ -228,10 +228,7 @@ def replay_partitioned(source: PartitionSource, schemes: Sequence[Scheme], sink:
     for done, summary in enumerate(summaries, start=1):
         digests.append(summary.digests)
         for a in summary.accounting:
-            counts = totals[a.scheme]
-            for i, n in enumerate((a.events, a.scored, a.unscored, a.not_applicable,
-                                   a.ineligible)):
-                counts[i] += n
+            totals[a.scheme] += a
         events += summary.events
         subjects += summary.subjects
         rows += summary.ledger_rows
@@ -239,6 +236,6 @@ def replay_partitioned(source: PartitionSource, schemes: Sequence[Scheme], sink:
             seconds[name] = seconds.get(name, 0.0) + value
         if progress is not None:
             progress(done, source.partitions)
-    accounting = tuple(Accounting(s, *totals[s]) for s in totals)
+    accounting = tuple(totals.values())
     return PartitionedReplay(accounting, combine(digests), source.partitions, events, subjects,
                              rows, seconds)

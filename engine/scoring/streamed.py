@@ -35,7 +35,6 @@ from creditlab.engine.scoring.replay import (
 
 __all__ = ["StreamedReplay", "replay_streamed"]
 
-_COUNTS = tuple(f.name for f in fields(Accounting) if f.name != "scheme")
 """Accounting's counts: each is summed over the partitions."""
 
 _OUTCOME_FIELDS = tuple(f.name for f in fields(Outcome))
@@ -114,7 +113,7 @@ def replay_streamed(index: JsonlIndex, schemes: Sequence[Scheme], *,
     whole = index.header.model_copy(update={"as_of": index.end})
     check_starting(whole, {s.id for s in ordered})
     _check_starts(whole, ordered)
-    totals: dict[str, dict[str, int]] = {s.id: dict.fromkeys(_COUNTS, 0) for s in ordered}
+    totals = {s.id: Accounting.none(s.id) for s in ordered}
     digests: list[pa.Table] = []
     rows: list[_Row] = []
     interned = _Interned()
@@ -128,11 +127,9 @@ def replay_streamed(index: JsonlIndex, schemes: Sequence[Scheme], *,
         rows += (interned.row(o) for o in replayed.results)
         digests.append(replayed.digests)
         for a in replayed.accounting:
-            counts = totals[a.scheme]
-            for name in _COUNTS:
-                counts[name] += getattr(a, name)
+            totals[a.scheme] += a
         del replayed
-    accounting = tuple(Accounting(s, **counts) for s, counts in totals.items())
+    accounting = tuple(totals.values())
     return StreamedReplay(tuple(ordered), accounting, replay_manifest(whole, ordered, "durable"),
                           combine(digests), partitions, index.events, tuple(rows))
 
