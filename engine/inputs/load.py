@@ -93,10 +93,12 @@ def parse_scheme(located: Located, vocabulary: Vocabulary, sha256: str) -> Schem
     return scheme
 
 
-def located_error(exc: ValidationError, located: Located) -> SchemeError:
-    """A pydantic error as a SchemeError naming the file, line and field."""
+def located_error(exc: ValidationError, located: Located,
+                  path: Sequence[Any] | None = None) -> SchemeError:
+    """A pydantic error as a SchemeError naming the file, line and field; `path` is the
+    error's path into the data when the caller knows it better (its own union tags)."""
     err = exc.errors()[0]
-    loc = _strip_tags(err["loc"], located.data)
+    loc = tuple(path) if path is not None else _strip_tags(err["loc"], located.data)
     msg = err["msg"]
     if err["type"] == "extra_forbidden":
         msg = f"unknown key {loc[-1]!r}"

@@ -41,8 +41,8 @@ from pydantic import Discriminator, Field, Tag, ValidationError
 
 from creditlab.engine.canonical import digest, plain
 from creditlab.engine.errors import SchemeError, did_you_mean
-from creditlab.engine.inputs.load import parse_scheme
-from creditlab.engine.inputs.located import Located, format_path, load_yaml
+from creditlab.engine.inputs.load import located_error, parse_scheme
+from creditlab.engine.inputs.located import Located, load_yaml
 from creditlab.engine.inputs.scheme import Scheme, Source
 from creditlab.engine.inputs.scheme_paths import (
     at_place,
@@ -237,15 +237,7 @@ def parse_reform(located: Located, sha256: str) -> Reform:
     try:
         return Reform.model_validate({**located.data, "file": located.file, "sha256": sha256})
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = _strip_union_tags(err["loc"])
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = f"unknown key {loc[-1]!r}"
-        elif err["type"] == "missing":
-            msg = f"missing required key {loc[-1]!r}"
-        raise SchemeError(msg, file=located.file, line=located.line_of(loc),
-                          field=format_path(loc)) from None
+        raise located_error(exc, located, _strip_union_tags(exc.errors()[0]["loc"])) from None
 
 
 def _strip_union_tags(loc: Sequence[Any]) -> tuple[Any, ...]:
