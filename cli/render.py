@@ -15,6 +15,7 @@ from creditlab.engine.canonical import plain
 from creditlab.engine.checks.coverage import Coverage
 from creditlab.engine.checks.lint_findings import Finding
 from creditlab.engine.describe import (
+    describe_check,
     describe_effect,
     describe_limits,
     describe_match,
@@ -241,6 +242,15 @@ def scheme_detail(s: Scheme, *, seed_only: bool = False) -> Group:
         rules.add_row(rule_id, *cells(r.title, describe_match(r), effect, describe_limits(r),
                       fid, describe_source(r.source)))
     parts.append(rules)
+    if s.checks:
+        checks = Table(title="Periodic checks (after the rules, on each period's ledger)",
+                       box=box.SIMPLE_HEAD)
+        for col in ("id", "when", "finds", "gives", "fidelity", "source"):
+            checks.add_column(col, overflow="fold")
+        for k in s.checks:
+            fid = k.fidelity + (f": {k.note}" if k.note else "")
+            checks.add_row(*cells(k.id, *describe_check(k), fid, describe_source(k.source)))
+        parts.append(checks)
     if isinstance(s, ReformedScheme) and s.changed:
         parts.append(changes_table(s))
     if s.interpretations:

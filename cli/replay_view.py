@@ -29,6 +29,7 @@ from creditlab.engine.describe import (
 )
 from creditlab.engine.errors import did_you_mean
 from creditlab.engine.inputs.history import Event
+from creditlab.engine.inputs.scheme import Check, Rule
 from creditlab.engine.scoring.ledger import LedgerEntry
 from creditlab.engine.scoring.replay import Replay
 
@@ -106,6 +107,8 @@ class _ReplayView:
         entries: dict[tuple[str, str], list[LedgerEntry]] = {}
         for e in result.ledger:
             if e.subject not in shown:
+                continue
+            if e.kind == "check":  # a finding on a period, in the ledger table only
                 continue
             if e.is_lapse:  # its own row, on its own day: not the event's cell
                 lapse = self.lapses.setdefault((e.at, e.subject, e.event), {})
@@ -257,7 +260,9 @@ class _ReplayView:
         table.add_column("points", justify="right", no_wrap=True)
         table.add_column("score, band", no_wrap=True)
         table.add_column("note, source", overflow="fold")
-        rules = {(s.id, r.id): r for s in self.result.schemes for r in s.rules}
+        rules: dict[tuple[str, str], Rule | Check] = {
+            (s.id, r.id): r for s in self.result.schemes for r in s.rules}
+        rules.update({(s.id, c.id): c for s in self.result.schemes for c in s.checks})
         for e in sorted(self.result.ledger, key=lambda e: e.at):  # a lapse on its own day
             if e.subject not in self.subjects:
                 continue
@@ -266,11 +271,14 @@ class _ReplayView:
             points = Text(f"given {given}\napplied ")
             points.append_text(points_text(e.applied))
             table.add_row(*cells(
-                f"{e.event}{' lapse' if e.is_lapse else ''}\n{e.subject}\n{e.at.isoformat()}",
+                f"{e.event}{_KIND_WORD.get(e.kind, '')}\n{e.subject}\n{e.at.isoformat()}",
                 f"{e.scheme}\n{e.rule}", points,
                 f"{number(e.score_before)} → {number(e.score_after)}\n{e.band_after or '–'}",
                 _note_and_source(e, describe_source(rule.source))))
         return table
+
+
+_KIND_WORD = {"lapse": " lapse", "check": " check"}
 
 
 def _note_and_source(e: LedgerEntry, source: str) -> Text:

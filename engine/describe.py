@@ -11,6 +11,7 @@ from decimal import Decimal
 from creditlab.engine.canonical import number
 from creditlab.engine.inputs.scheme import (
     AccumulatedEffect,
+    Check,
     CountTiersEffect,
     Duration,
     Effect,
@@ -24,15 +25,18 @@ from creditlab.engine.inputs.scheme import (
     Rule,
     SeedSource,
     SetScoreEffect,
+    SubjectCondition,
     TiersEffect,
     UnquantifiedEffect,
 )
+from creditlab.engine.inputs.scheme_effects import RollingWindow
 from creditlab.engine.scoring.ledger import (
     Accumulated,
     AtMost,
     BelowThreshold,
     CapReached,
     Change,
+    Checked,
     Clamped,
     CountTier,
     FlagAdded,
@@ -51,9 +55,10 @@ from creditlab.engine.scoring.ledger import (
     Unquantified,
 )
 
-__all__ = ["describe_change", "describe_effect", "describe_limits", "describe_match",
-           "describe_note", "describe_range", "describe_source", "entry_effects", "entry_note",
-           "entry_record", "number", "short_change", "signed"]
+__all__ = ["describe_change", "describe_check", "describe_effect", "describe_limits",
+           "describe_match", "describe_note", "describe_range", "describe_source",
+           "describe_subject", "entry_effects", "entry_note", "entry_record", "number",
+           "short_change", "signed"]
 
 _OPS = {"eq": "=", "ne": "≠", "gt": ">", "gte": "≥", "lt": "<", "lte": "≤", "in": "in"}
 
@@ -122,7 +127,17 @@ def describe_effect(effect: Effect) -> str:
 
 
 def _window(window: str) -> str:
-    return "in all" if window == "ever" else f"this {window}"
+    """`in all`, `this year`, or for a rolling window (`P365D`, as the ledger names it)
+    `in the 365 days up to this event`, `in the last 3 years`."""
+    rolling = RollingWindow.named(window)
+    if rolling is None:
+        return "in all" if window == "ever" else f"this {window}"
+    d = rolling.rolling
+    length = _duration(d).removeprefix("1 ") if [d.years, d.months, d.days].count(0) == 2 \
+        else _duration(d)  # "the last year", "the month up to this event"
+    if d.years and not d.months and not d.days:
+        return f"in the last {length}"
+    return f"in the {length} up to this event"
 
 
 def _describe_accumulated(effect: AccumulatedEffect) -> str:
@@ -131,7 +146,7 @@ def _describe_accumulated(effect: AccumulatedEffect) -> str:
     what = "count" if effect.attr is None else f"total {effect.of}"
     if effect.factor != 1:
         what += f" (x{number(effect.factor)})"
-    what += " " + _window(effect.window)
+    what += " " + _window(effect.window_name)
     if effect.tiers is not None:
         mode = " (each tier adds)" if effect.mode == "add" else ""
         steps = ", ".join(("≥ " + number(t.at_least) if t.at_least is not None
@@ -160,20 +175,43 @@ def describe_match(rule: Rule) -> str:
         conds.append(f"{c.attr} {_OPS[c.op]} {shown}")
     if conds:
         text += " [" + ", ".join(conds) + "]"
-    sub = rule.match.subject
-    if sub is not None:
-        who = [*(f"role {x}" for x in sub.roles_any), *(f"not {x}" for x in sub.roles_none)]
-        if sub.residence:
-            who.append(sub.residence)
-        if sub.hukou:
-            who.append(f"hukou {sub.hukou}")
-        if sub.min_age is not None:
-            who.append(f"age ≥ {sub.min_age}")
-        if sub.max_age is not None:
-            who.append(f"age ≤ {sub.max_age}")
-        if who:
-            text += " (" + ", ".join(who) + ")"
-    return text
+    who = describe_subject(rule.match.subject)
+    return text + (f" ({who})" if who else "")
+
+
+def describe_subject(sub: SubjectCondition | None) -> str:
+    """Whom a rule or a check applies to, in a few words ('' for everyone)."""
+    if sub is None:
+        return ""
+    who = [*(f"role {x}" for x in sub.roles_any), *(f"not {x}" for x in sub.roles_none)]
+    if sub.residence:
+        who.append(sub.residence)
+    if sub.hukou:
+        who.append(f"hukou {sub.hukou}")
+    if sub.min_age is not None:
+        who.append(f"age ≥ {sub.min_age}")
+    if sub.max_age is not None:
+        who.append(f"age ≤ {sub.max_age}")
+    return ", ".join(who)
+
+
+def describe_check(check: Check) -> tuple[str, str, str]:
+    """A periodic check in words: (when it runs, what it finds, what it gives)."""
+    when = {"year": "end of each year", "month": "end of each month",
+            "week": f"each {(check.ends_on or 'sunday').capitalize()} (the 7 days to it)"}[
+        check.every]
+    if check.effective_from or check.effective_to:
+        when += f", {check.effective_from or '…'} – {check.effective_to or '…'}"
+    who = describe_subject(check.subject)
+    when += f" ({who})" if who else ""
+    count = check.count
+    rules = ", ".join(count.rules) if count.rules else (
+        f"{count.direction} rules" if count.direction else "all rules")
+    what = "points applied by" if count.of == "points" else "entries of"
+    bound = (f"≥ {number(check.at_least)}" if check.at_least is not None
+             else f"≤ {number(check.at_most)}" if check.at_most is not None else "")
+    gives = "; ".join(describe_effect(e) for e in check.effects)
+    return when, f"{what} {rules} in the period {bound}", gives
 
 
 def describe_limits(rule: Rule) -> str:
@@ -258,6 +296,9 @@ def describe_note(note: Note) -> str:
     if isinstance(note, Accumulated):
         what = "events" if note.of == "count" else note.of
         return f"total {number(note.total)} {what} {_window(note.window)}"
+    if isinstance(note, Checked):
+        what = "points" if note.of == "points" else "entries"
+        return f"{number(note.total)} {what} counted"
     assert isinstance(note, Unquantified)
     return f"the source gives no points for this {note.direction}"
 
@@ -270,6 +311,8 @@ def entry_effects(entry: LedgerEntry) -> tuple[str, ...]:
 def entry_note(entry: LedgerEntry) -> str | None:
     """An entry's notes in one line (a lapse says whose points lapsed, and when)."""
     parts = [f"points of {entry.event} lapsed on {entry.at}"] if entry.is_lapse else []
+    if entry.kind == "check":
+        parts.append(f"check of {entry.event.replace('/', ' to ')}")
     parts.extend(describe_note(n) for n in entry.notes)
     return "; ".join(parts) or None
 

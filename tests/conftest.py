@@ -12,9 +12,20 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from creditlab.engine import Scheme, shipped_vocabulary
-from creditlab.engine.inputs.load import parse_scheme
-from creditlab.engine.inputs.located import Located
+# numba keeps a compiled function's machine code while the function's own file is
+# unchanged: an edited helper it inlines from another module (columnar/windows.py,
+# dates.py) would leave the old code running. Tests compile into a cache named by the
+# hash of every compiled module, so an edit to any of them compiles afresh.
+_SCORING = Path(__file__).resolve().parents[1] / "engine" / "scoring"
+_SOURCES = hashlib.sha256(b"".join(
+    text for text in (p.read_bytes() for p in sorted(_SCORING.rglob("*.py")))
+    if b"@njit" in text))
+os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(
+    os.environ.get("TMPDIR", "/tmp"), f"creditlab-numba-{_SOURCES.hexdigest()[:16]}"))
+
+from creditlab.engine import Scheme, shipped_vocabulary  # noqa: E402 - after the cache
+from creditlab.engine.inputs.load import parse_scheme  # noqa: E402
+from creditlab.engine.inputs.located import Located  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -45,7 +45,7 @@ def ev(i: int, etype: str, at: str = "2019-01-01", subject: str = "p",
     return {"id": f"e{i:02d}", "subject": subject, "at": at, "type": etype, **attrs}
 
 
-def accumulated(of: str, window: str = "year", **fields: Any) -> dict[str, Any]:
+def accumulated(of: str, window: Any = "year", **fields: Any) -> dict[str, Any]:
     return {"kind": "accumulated", "of": of, "window": window, **fields}
 
 
@@ -260,11 +260,15 @@ BOUNDS = st.sampled_from([1, 2, 5, 10, 20, 21, 50, 80, 100, 120, 200, 300, D("0.
 POINTS = st.sampled_from([0, 1, 2, 5, 10, 13, 30, D("0.5"), D("2.25")])
 
 
+CALENDAR = st.sampled_from(["ever", "year", "month", "week", "day"])
+"""Calendar windows (test_rolling_windows.py draws rolling ones too)."""
+
+
 @st.composite
-def accumulated_effects(draw: st.DrawFn, sign: int) -> dict[str, Any]:
+def accumulated_effects(draw: st.DrawFn, sign: int,
+                        windows: st.SearchStrategy[Any] = CALENDAR) -> dict[str, Any]:
     of = draw(st.sampled_from(["hours", "count"]))
-    fields: dict[str, Any] = {"window": draw(st.sampled_from(["ever", "year", "month",
-                                                               "week", "day"]))}
+    fields: dict[str, Any] = {"window": draw(windows)}
     if of != "count" and draw(st.booleans()):
         # A factor with decimals can give an amount of 7 places, which the columnar
         # backend refuses (test_amounts_beyond_exact_bounds_are_refused).
@@ -285,14 +289,15 @@ def accumulated_effects(draw: st.DrawFn, sign: int) -> dict[str, Any]:
 
 
 @st.composite
-def accumulating_cases(draw: st.DrawFn) -> tuple[list[dict[str, Any]], dict[str, Any],
-                                                   dict[str, Any]]:
+def accumulating_cases(draw: st.DrawFn, windows: st.SearchStrategy[Any] = CALENDAR
+                       ) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any]]:
     """(rules, scheme fields, history data) around volunteer.service."""
     rules = []
     for k in range(draw(st.integers(1, 2))):
         direction = draw(st.sampled_from(["reward", "penalty"]))
         sign = 1 if direction == "reward" else -1
-        effects = [draw(accumulated_effects(sign)) for _ in range(draw(st.integers(1, 2)))]
+        effects = [draw(accumulated_effects(sign, windows))
+                   for _ in range(draw(st.integers(1, 2)))]
         extra: dict[str, Any] = {"direction": direction}
         if draw(st.integers(0, 2)) == 0:
             extra["frequency"] = {"times": draw(st.integers(1, 3)),

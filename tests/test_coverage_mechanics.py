@@ -112,7 +112,8 @@ def _ids_named(how: str, known: set[str]) -> set[str]:
 def test_each_mechanic_says_how_with_ids_the_scheme_has(scheme_id: str) -> None:
     data = FILES[scheme_id]
     known = {r["id"] for r in data.get("rules") or []} | {
-        g["id"] for g in data.get("cap_groups") or []}
+        g["id"] for g in data.get("cap_groups") or []} | {
+        c["id"] for c in data.get("checks") or []}
     for m in _file_mechanics(scheme_id):
         assert m["status"] in MECHANIC_STATUSES
         assert m["how"].strip(), f"{scheme_id}: {m['mechanic']!r} does not say how or why not"

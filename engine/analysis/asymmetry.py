@@ -336,6 +336,8 @@ def _earn(scheme: Scheme, rep: Subject, plan: Plan,
     by_id = {e.id: e.type for e in result.history.events}
     by_type: dict[str, Decimal] = {}
     for entry in result.ledger:
+        if entry.kind == "check":  # a finding on a period: no event, no points
+            continue
         by_type[by_id[entry.event]] = by_type.get(by_id[entry.event], ZERO) + entry.applied
     outcome = result.results[0]
     return outcome.score - outcome.start, {k: v for k, v in by_type.items() if v}
@@ -390,7 +392,7 @@ def _climb(scheme: Scheme, rep: Subject, penalties: list[Rule], plan: Plan, earn
                      f"{after or 'none'}", rule.id, points, before, after)
     days = {e.id: e.day for e in result.history.events}
     for entry in result.ledger:
-        if entry.event != "penalty" and not entry.is_lapse \
+        if entry.event != "penalty" and entry.kind == "rule" \
                 and entry.band_after is not None \
                 and scheme.rank(entry.band_after) <= scheme.rank(before):
             return Climb("climbed", f"back to {before} after "

@@ -44,7 +44,8 @@ class Step:
     type: str
     attrs: Mapping[str, Any]
     kind: str
-    """`rule` (a rule fired), `lapse` (points a rule gave lapse on `at`) or `unmatched`."""
+    """`rule` (a rule fired), `lapse` (points a rule gave lapse on `at`), `check` (a periodic
+    check found its condition met; `event` is the period judged) or `unmatched`."""
     rule: str | None
     title: str | None
     direction: str | None
@@ -161,8 +162,8 @@ def explain(result: Replay, subject: str, scheme: str) -> Story:
     # points that lapsed by its day (a rule's validity), each dated on its own day; lapses
     # due by the end come last.
     for event in events.values():
-        while at < len(queue) and queue[at].is_lapse and queue[at].at <= event.day:
-            steps.append(_step(events[queue[at].event], queue[at], chosen))
+        while at < len(queue) and _comes_before(queue[at], event):
+            steps.append(_step(events.get(queue[at].event), queue[at], chosen))
             score, band = queue[at].score_after, queue[at].band_after
             at += 1
         if at >= len(queue) or queue[at].event != event.id:
@@ -173,7 +174,7 @@ def explain(result: Replay, subject: str, scheme: str) -> Story:
             score, band = queue[at].score_after, queue[at].band_after
             at += 1
     for entry in queue[at:]:
-        steps.append(_step(events[entry.event], entry, chosen))
+        steps.append(_step(events.get(entry.event), entry, chosen))
     return Story(subject=subject, scheme=scheme, scheme_name=chosen.name.en,
                  start=outcome.start, start_band=start_band, start_given=given is not None,
                  steps=tuple(steps), ending=_ending(chosen, outcome.score, outcome.band,
@@ -195,8 +196,30 @@ def _check_subject(history: History, subject: str) -> None:
                          field="subject")
 
 
-def _step(event: Event, entry: LedgerEntry, scheme: Scheme) -> Step:
-    """A step for a ledger entry, dated as the ledger dates it (a lapse on its own day)."""
+def _comes_before(entry: LedgerEntry, event: Event) -> bool:
+    """Whether `entry`, not one of an event's own, comes before `event`: a lapse due by
+    its day, a check of a period that ended before it."""
+    if entry.kind == "lapse":
+        return entry.at <= event.day
+    return entry.kind == "check" and entry.at < event.day
+
+
+def _step(event: Event | None, entry: LedgerEntry, scheme: Scheme) -> Step:
+    """A step for a ledger entry, dated as the ledger dates it (a lapse on its own day);
+    a check has no event: its step names the period it judged."""
+    if entry.kind == "check":
+        check = scheme.check(entry.rule)
+        assert check is not None
+        return Step(event=entry.event, at=datetime(entry.at.year, entry.at.month, entry.at.day),
+                    type="check", attrs={}, kind="check", rule=check.id, title=check.title,
+                    direction=None, points=None, applied=entry.applied,
+                    score_before=entry.score_before, score=entry.score_after,
+                    band_before=entry.band_before, band=entry.band_after,
+                    effects=entry_effects(entry), note=entry_note(entry),
+                    fidelity=entry.fidelity,
+                    fidelity_note=check.note if check.fidelity != "documented" else None,
+                    source=entry.source)
+    assert event is not None
     rule = scheme.rule(entry.rule)
     assert rule is not None
     at = datetime(entry.at.year, entry.at.month, entry.at.day) if entry.is_lapse else event.at
@@ -265,6 +288,12 @@ def narrate_step(step: Step) -> str:
     if step.rule is None:
         return (f"{day} {_what(step)}: no rule of this scheme scores it; score stays "
                 f"{number(step.score)}.")
+    if step.kind == "check":
+        assert step.source is not None
+        reading = "" if step.fidelity == "documented" else f" ({step.fidelity} reading)"
+        return (f"{day} check {step.rule} “{step.title}” [{step.note}]: "
+                f"{'; '.join(step.effects)}; score stays {number(step.score)}. "
+                f"Source{reading}: {_cite(step.source)}")
     if step.kind == "lapse":
         assert step.source is not None
         return (f"{day} the {signed(-step.applied)} points rule {step.rule} gave for "

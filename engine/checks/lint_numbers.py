@@ -1,15 +1,16 @@
 """Lint's check of numbers against quotes: every number a rule encodes is one its sources print.
 
 A rule's points, caps, tier bounds and points, formula numbers, count thresholds, numeric
-conditions, frequency limits, durations, set scores, fines and ages must each appear in one
+conditions, frequency limits, durations (expiry, list states, grades, the length of a
+rolling window), set scores, fines and ages must each appear in one
 of the rule's quotes (`source`, `also`, a tier's own `source`), or be named in its `note` as
 the reading's own number, and then the rule is `interpreted` or `assumed`
 (`number-not-quoted`: an error for a documented rule, a warning otherwise). An age limit is
 the scheme's scope, so the scheme's own `sources`, or an interpretation naming the rule, may
-state it instead. The scale, each band and each cap group are checked the same way against
-their own quotes and note. A quote that prints a table row's points ("(-50)", "| -60")
-that are none of the rule's is another row's (`quote-other-row`), unless the note names
-that number, saying why the row is cited.
+state it instead. The scale, each band, each cap group and each periodic check (its bound,
+ages and durations) are checked the same way against their own quotes and note. A quote
+that prints a table row's points ("(-50)", "| -60") that are none of the rule's is another
+row's (`quote-other-row`), unless the note names that number, saying why the row is cited.
 
 Numbers are read from the words as printed: Arabic digits with thousands separators
 ("1,000", "1，000") and decimals, full-width digits, "2万" (also read as 20000), ranges
@@ -46,6 +47,7 @@ from creditlab.engine.checks.lint_findings import Findings
 from creditlab.engine.checks.lint_rules import point_values
 from creditlab.engine.inputs.scheme import (
     AccumulatedEffect,
+    Check,
     Cited,
     CountTiersEffect,
     Duration,
@@ -298,6 +300,9 @@ def _effect_numbers(effect: Any, here: FieldPath) -> list[Encoded]:
     elif isinstance(effect, AccumulatedEffect):
         if effect.factor != 1:
             out.append(Encoded((*here, "factor"), "factor", effect.factor))
+        if effect.rolling is not None:  # "within three years": a length the rule encodes
+            out.append(Encoded((*here, "window", "rolling"), "rolling window",
+                               effect.rolling))
         for k, step in enumerate(effect.tiers or ()):
             key = "at_least" if step.at_least is not None else "above"
             if step.bound:  # above 0: "any service", "up to 50 hours"
@@ -329,7 +334,8 @@ def _effect_numbers(effect: Any, here: FieldPath) -> list[Encoded]:
 
 
 def _scheme_numbers(scheme: Scheme) -> Iterator[tuple[str, Cited, list[Encoded]]]:
-    """The scale, each band and each cap group: its name, itself and the numbers it encodes."""
+    """The scale, each band, each cap group and each check: its name, itself and the numbers
+    it encodes."""
     scale = scheme.scale
     yield "scale", scale, [Encoded(("scale", key), key, getattr(scale, key))
                            for key in ("start", "min", "max") if getattr(scale, key) is not None]
@@ -341,6 +347,27 @@ def _scheme_numbers(scheme: Scheme) -> Iterator[tuple[str, Cited, list[Encoded]]
     for i, group in enumerate(scheme.cap_groups):
         yield f"cap group {group.id!r}", group, [
             Encoded(("cap_groups", i, "cap", "points"), "cap", group.cap.points)]
+    for i, check in enumerate(scheme.checks):
+        yield f"check {check.id!r}", check, check_numbers_of(check, ("checks", i))
+
+
+def check_numbers_of(check: Check, here: FieldPath) -> list[Encoded]:
+    """A periodic check's numbers: its condition's bound (a threshold), the ages of whom it
+    judges, and the durations of the states it gives."""
+    out: list[Encoded] = []
+    for key in ("at_least", "at_most"):
+        value = getattr(check, key)
+        if value is not None:
+            out.append(Encoded((*here, key), f"{check.count.of} {key.replace('_', ' ')}",
+                               value, bound=True))
+    for key in ("min_age", "max_age"):
+        age = getattr(check.subject, key, None) if check.subject is not None else None
+        if age is not None:
+            out.append(Encoded((*here, "subject", key), key.replace("_", " "), Decimal(age),
+                               bound=True))
+    for j, effect in enumerate(check.effects):
+        out += _effect_numbers(effect, (*here, "effects", j))
+    return out
 
 
 # --- the check ----------------------------------------------------------------------------

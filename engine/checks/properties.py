@@ -23,6 +23,7 @@ from creditlab.engine.inputs.history import Event, History
 from creditlab.engine.inputs.history_files import parse_history
 from creditlab.engine.inputs.located import Located
 from creditlab.engine.inputs.scheme import AccumulatedEffect, ReclassifyEffect, Rule, Scheme
+from creditlab.engine.inputs.scheme_effects import RollingWindow
 from creditlab.engine.inputs.vocabulary import Vocabulary, shipped_vocabulary
 from creditlab.engine.scoring.conditions import in_force, scored_on
 from creditlab.engine.scoring.ledger import LedgerEntry
@@ -58,12 +59,12 @@ class Run:
         """The entries of rules firing, with their events, in replay order.
 
         Entries that reverse a rule's earlier points when they lapse (`expires_after`) are
-        left out: they are the engine undoing a rule, not the rule firing. Final states
-        include them.
+        left out: they are the engine undoing a rule, not the rule firing; so are periodic
+        checks' findings, which fire on no event. Final states include them.
         """
         events = {e.id: e for e in self.history.events}
         return [(entry, events[entry.event]) for entry in self.result.ledger
-                if not entry.is_lapse]
+                if entry.kind == "rule"]
 
     def rule(self, rule_id: str) -> Rule | None:
         return self.declared.rule(rule_id)
@@ -305,7 +306,12 @@ def _total_most(effect: AccumulatedEffect) -> Decimal | None:
 
 
 def _totals_bounded(run: Run) -> None:
+    """Calendar windows: the points of one period add up to f(its total), at most the most
+    f gives. Rolling windows forget: once an earlier amount leaves, a later event may earn
+    a tier again (by design), so the bound holds over each stretch of a subject's events
+    in which none leaves, where the points add up to f(total) less f(total carried in)."""
     applied: dict[tuple[str, str, str], Decimal] = {}
+    rolling: dict[tuple[str, str], tuple[list[date], Decimal]] = {}
     for entry, event in run.entries():
         rule = run.rule(entry.rule)
         if rule is None:
@@ -317,6 +323,23 @@ def _totals_bounded(run: Run) -> None:
         effect = scoring[0]
         most = _total_most(effect)
         if most is None:
+            continue
+        if isinstance(effect.window, RollingWindow):
+            steps = [t.points for t in effect.tiers or effect.brackets or ()]
+            if min(steps) < 0 < max(steps):
+                most *= 2  # f(total) - f(carried in) with f of either sign
+            leaves, given = rolling.get((entry.subject, rule.id), ([], Decimal(0)))
+            if any(day <= event.day for day in leaves):  # an amount left: a new stretch
+                leaves, given = [day for day in leaves if day > event.day], Decimal(0)
+            given += entry.applied
+            if any(n.kind == "accumulated" for n in entry.notes) and not any(
+                    n.kind in ("frequency_limit", "same_act") for n in entry.notes):
+                leaves = [*leaves, add_duration(event.day, effect.window.rolling)]
+            rolling[(entry.subject, rule.id)] = (leaves, given)
+            if abs(given) > most:
+                raise Violation(f"{entry.subject}: {rule.id} applied {given} by {event.day} "
+                                f"while no amount left its window of {effect.window_name}, "
+                                f"more than its schedule is worth ({most})")
             continue
         key = (entry.subject, rule.id, period_key(effect.window, event.day))
         applied[key] = applied.get(key, Decimal(0)) + entry.applied
@@ -355,7 +378,8 @@ PROPERTIES: tuple[Property, ...] = (
              "duration, and only that long", _reclassification_holds, _has("reclassify"),
              lambda r: any(e.kind == "reclassify" for e in r.effects)),
     Property("totals-bounded", "a rule on a running total never gives more in one window "
-             "than its schedule is worth (its top tier, its tiers added, or max_points)",
+             "(a rolling one: while no amount leaves it) than its schedule is worth (its top "
+             "tier, its tiers added, or max_points)",
              _totals_bounded, _has("accumulated"),
              lambda r: any(e.kind == "accumulated" for e in r.effects)),
     Property("eligible-only", "the scheme never scores a subject it is not for (under its "

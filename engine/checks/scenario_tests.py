@@ -4,7 +4,7 @@ The format of `tests/scenarios/<scheme>/*.yaml` and of `creditlab test`: the his
 (`subjects`, `events`, `as_of`, `starting`, `description`) beside
 
     name: what the scenario shows           scheme: ID or path/to/scheme.yaml
-    covers: [rule ids it exercises]          schemes: [ID, path.yaml, ...]  (instead)
+    covers: [rule (or check) ids it exercises]          schemes: [ID, path.yaml, ...]  (instead)
     quote: the source's words                note: anything
     expect:
       results: [{subject: li, score: 965}, ...]   # with several schemes, also `scheme:`
@@ -170,8 +170,9 @@ def load_test(path: str | Path) -> ScenarioTest:
     if not isinstance(covers, list) or not all(isinstance(c, str) for c in covers):
         raise fail("'covers' lists rule ids", "covers")
     for i, rule_id in enumerate(covers):
-        if not any(s.rule(rule_id) is not None for s in schemes):
-            known = [r.id for s in schemes for r in s.rules]
+        if not any(s.cited(rule_id) is not None for s in schemes):
+            known = [r.id for s in schemes for r in s.rules] + [c.id for s in schemes
+                                                                for c in s.checks]
             raise fail(f"covers unknown rule {short(rule_id)}{did_you_mean(rule_id, known)}",
                        "covers", i)
     expect = data.get("expect")

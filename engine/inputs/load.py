@@ -38,6 +38,7 @@ from creditlab.engine.inputs.scheme import (
     ReclassifyEffect,
     Rule,
     Scheme,
+    SubjectCondition,
     TiersEffect,
 )
 from creditlab.engine.inputs.vocabulary import AttrSpec, Vocabulary, check_attr, domain_of
@@ -198,6 +199,7 @@ class _Resolver:
             ids[rule.id] = i
         for i, rule in enumerate(s.rules):
             self.check_rule(i, rule, groups, ids)
+        self.check_checks(ids)
         for i, interp in enumerate(s.interpretations):
             for rid in interp.rules:
                 if rid not in ids:
@@ -247,21 +249,7 @@ class _Resolver:
                 specs.setdefault(name, attr)
         for j, cond in enumerate(rule.match.where):
             self.check_condition(cond, specs, rule, (*here, "match", "where", j))
-        subj = rule.match.subject
-        if subj is not None:
-            for key in ("roles_any", "roles_none"):
-                listed: list[str] = getattr(subj, key)
-                if len(listed) > MAX_ROLES:
-                    raise self.fail(f"{len(listed)} roles; {key} lists at most {MAX_ROLES}",
-                                    *here, "match", "subject", key)
-                twice = _repeated(listed)
-                if twice is not None:
-                    raise self.fail(f"role {_short(twice)} is listed twice", *here, "match",
-                                    "subject", key)
-                for role in getattr(subj, key):
-                    if role not in voc.roles:
-                        raise self.fail(f"unknown role {role!r}{did_you_mean(role, voc.roles)}",
-                                        *here, "match", "subject", key)
+        self.check_subject(rule.match.subject, (*here, "match", "subject"))
         for j, effect in enumerate(rule.effects):
             where = (*here, "effects", j)
             if isinstance(effect, AccumulatedEffect) and effect.attr is not None:
@@ -309,6 +297,48 @@ class _Resolver:
             if other >= i:
                 raise self.fail("same_act_as must name an earlier rule (the one that scores "
                                 "the act)", *here, "same_act_as")
+
+    def check_subject(self, subj: SubjectCondition | None, path: tuple[str | int, ...]) -> None:
+        if subj is None:
+            return
+        roles = self.vocabulary.roles
+        for key in ("roles_any", "roles_none"):
+            listed: list[str] = getattr(subj, key)
+            if len(listed) > MAX_ROLES:
+                raise self.fail(f"{len(listed)} roles; {key} lists at most {MAX_ROLES}",
+                                *path, key)
+            twice = _repeated(listed)
+            if twice is not None:
+                raise self.fail(f"role {_short(twice)} is listed twice", *path, key)
+            for role in listed:
+                if role not in roles:
+                    raise self.fail(f"unknown role {role!r}{did_you_mean(role, roles)}",
+                                    *path, key)
+
+    def check_checks(self, ids: dict[str, int]) -> None:
+        """Periodic checks: ids of their own, rules that exist, list states no rule touches
+        (so that a check reads the record and never changes what a rule does)."""
+        ruled = {e.flag for r in self.scheme.rules for e in r.effects
+                 if isinstance(e, ListEffect)}
+        seen: set[str] = set()
+        for i, check in enumerate(self.scheme.checks):
+            here = ("checks", i)
+            if check.id in ids or check.id in seen:
+                raise self.fail(f"duplicate id {check.id!r} (rules and checks share ids)",
+                                *here, "id")
+            seen.add(check.id)
+            for j, rid in enumerate(check.count.rules):
+                if rid not in ids:
+                    raise self.fail(f"unknown rule {_short(rid)}{did_you_mean(rid, ids)}",
+                                    *here, "count", "rules", j)
+            self.check_subject(check.subject, (*here, "subject"))
+            for j, effect in enumerate(check.effects):
+                if not effect.flag.replace("_", "").isalnum():
+                    raise self.fail("a list flag is a lower-case word like 'blacklisted'",
+                                    *here, "effects", j, "flag")
+                if effect.flag in ruled:
+                    raise self.fail(f"a rule adds or removes {effect.flag!r}; a check gives a "
+                                    "list state of its own", *here, "effects", j, "flag")
 
     def attr(self, specs: dict[str, AttrSpec], name: str, rule: Rule,
              path: tuple[str | int, ...]) -> AttrSpec:

@@ -23,6 +23,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from creditlab.engine.inputs.scheme_checks import Check, CheckCount
 from creditlab.engine.inputs.scheme_effects import (
     AccumulatedEffect,
     AccumulatedTier,
@@ -36,15 +37,16 @@ from creditlab.engine.inputs.scheme_effects import (
     QuantityTier,
     QuantityTiersEffect,
     ReclassifyEffect,
+    RollingWindow,
     SetScoreEffect,
     Tier,
     TiersEffect,
     UnquantifiedEffect,
+    Window,
 )
 from creditlab.engine.inputs.scheme_values import (
     EARLIEST,
     LATEST,
-    MAX_AGE,
     MAX_DURATION_YEARS,
     MAX_NUMBER,
     Cited,
@@ -58,6 +60,7 @@ from creditlab.engine.inputs.scheme_values import (
     Range,
     SeedSource,
     Source,
+    SubjectCondition,
 )
 from creditlab.engine.model import Model
 
@@ -72,6 +75,8 @@ __all__ = [
     "Bracket",
     "Cap",
     "CapGroup",
+    "Check",
+    "CheckCount",
     "Cited",
     "Condition",
     "CountTier",
@@ -96,6 +101,7 @@ __all__ = [
     "QuantityTiersEffect",
     "Range",
     "ReclassifyEffect",
+    "RollingWindow",
     "Rule",
     "Scale",
     "Scheme",
@@ -107,6 +113,7 @@ __all__ = [
     "TiersEffect",
     "UnquantifiedEffect",
     "Variant",
+    "Window",
 ]
 
 
@@ -176,17 +183,6 @@ class Condition(Model):
         if self.op in ("gt", "gte", "lt", "lte") and isinstance(self.value, (str, bool, list)):
             raise ValueError(f"op {self.op!r} compares numbers or dates")
         return self
-
-
-class SubjectCondition(Model):
-    """Who the rule applies to. Unknown subject fields never satisfy a condition."""
-
-    roles_any: list[str] = Field(default_factory=list)
-    roles_none: list[str] = Field(default_factory=list)
-    residence: Literal["urban", "rural"] | None = None
-    hukou: Literal["local", "non_local"] | None = None
-    min_age: int | None = Field(default=None, ge=0, le=MAX_AGE)
-    max_age: int | None = Field(default=None, ge=0, le=MAX_AGE)
 
 
 class Match(Model):
@@ -322,6 +318,8 @@ class Scheme(Model):
     bands: list[Band] = Field(default_factory=list)
     cap_groups: list[CapGroup] = Field(default_factory=list)
     rules: list[Rule] = Field(default_factory=list)
+    checks: list[Check] = Field(default_factory=list)
+    """Periodic checks on each period's ledger (`scheme_checks`)."""
     interpretations: list[Interpretation] = Field(default_factory=list)
     coverage: Coverage | None = None
     variant: Variant | None = None
@@ -330,6 +328,13 @@ class Scheme(Model):
 
     def rule(self, rule_id: str) -> Rule | None:
         return next((r for r in self.rules if r.id == rule_id), None)
+
+    def check(self, check_id: str) -> Check | None:
+        return next((c for c in self.checks if c.id == check_id), None)
+
+    def cited(self, entry_rule: str) -> Rule | Check | None:
+        """What a ledger entry's `rule` names: a rule, or a periodic check."""
+        return self.rule(entry_rule) or self.check(entry_rule)
 
     def band(self, label: str) -> Band | None:
         return next((b for b in self.bands if b.label == label), None)

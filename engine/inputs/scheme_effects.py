@@ -9,11 +9,12 @@ score set, a grade set (reclassification), a list state added or removed, and
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from itertools import pairwise
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from creditlab.engine.inputs.scheme_values import (
     Duration,
@@ -37,10 +38,12 @@ __all__ = [
     "QuantityTier",
     "QuantityTiersEffect",
     "ReclassifyEffect",
+    "RollingWindow",
     "SetScoreEffect",
     "Tier",
     "TiersEffect",
     "UnquantifiedEffect",
+    "Window",
 ]
 
 
@@ -181,13 +184,61 @@ class Bracket(Model):
         return value
 
 
+class RollingWindow(Model):
+    """A window that moves with each event: the `rolling` duration up to the event's day.
+
+    Written `window: {rolling: {days: 365}}` or `window: {rolling: {years: 3}}` ("12
+    points within three years"): an earlier event on day e is in the window of an event on
+    day d while d < e + `rolling` (calendar arithmetic, `periods.add_duration`: the 31st
+    plus a month is the month's last day, 29 February plus a year is 28 February).
+    """
+
+    rolling: Duration
+
+    @property
+    def name(self) -> str:
+        """The window as the ledger names it: an ISO 8601 duration (`P365D`, `P3Y`, `P1Y6M`)."""
+        d = self.rolling
+        return "P" + "".join(f"{n}{unit}" for n, unit in ((d.years, "Y"), (d.months, "M"),
+                                                          (d.days, "D")) if n)
+
+    @classmethod
+    def named(cls, name: str) -> RollingWindow | None:
+        """The rolling window a ledger names (`P3Y`), or None for a calendar period."""
+        found = _ISO_DURATION.fullmatch(name)
+        if found is None or not any(found.groups()):
+            return None
+        years, months, days = (int(g) if g else 0 for g in found.groups())
+        return cls(rolling=Duration(years=years, months=months, days=days))
+
+
+_ISO_DURATION = re.compile(r"P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?")
+
+
+def _window_kind(value: Any) -> str:
+    # A name is a calendar period, a mapping a rolling window: each error then speaks of
+    # the one the file meant, not of both. The tags are bracketed as pydantic names union
+    # members, so that an error's path is the file's (`load._strip_tags` drops them).
+    return "window[period]" if isinstance(value, str) else "window[rolling]"
+
+
+Window = Annotated[Annotated[Period, Tag("window[period]")]
+                   | Annotated[RollingWindow, Tag("window[rolling]")],
+                   Discriminator(_window_kind)]
+"""An accumulated effect's window: a calendar `Period` or a `RollingWindow`."""
+
+
 class AccumulatedEffect(Model):
     """Points by a running total over a period: "over the course of one year", "累计".
 
     The total is of the attribute `of` times `factor` (or, with `of: count`, of the events
-    themselves) over the subject's earlier events of this rule in the same calendar
-    `window`, plus this event; an event the rule's limits block (frequency, same act) adds
-    nothing. f(total) is given by exactly one of:
+    themselves) over the subject's earlier events of this rule in its `window`, plus this
+    event; an event the rule's limits block (frequency, same act) adds nothing. The window
+    is a calendar period (`ever`, `year`, `month`, `week`, `day`: the earlier events in the
+    same one) or a `RollingWindow` (`{rolling: {days: 365}}`: the earlier events on a day e
+    with d < e + 365 days, for an event on day d). A rolling total forgets old events as
+    they leave the window, so a later event can earn a tier again; what was earned is never
+    taken back. f(total) is given by exactly one of:
 
     - `tiers`: the points of the highest tier reached (`mode: replace`), or the sum of the
       points of every tier reached (`mode: add`);
@@ -201,7 +252,7 @@ class AccumulatedEffect(Model):
     kind: Literal["accumulated"]
     of: str
     factor: Exact = Decimal(1)
-    window: Period
+    window: Window
     mode: Literal["replace", "add"] = "replace"
     tiers: list[AccumulatedTier] | None = None
     brackets: list[Bracket] | None = None
@@ -235,6 +286,17 @@ class AccumulatedEffect(Model):
     def attr(self) -> str | None:
         """The attribute totalled, or None when events are counted."""
         return None if self.of == "count" else self.of
+
+    @property
+    def rolling(self) -> Duration | None:
+        """The length of a rolling window, or None for a calendar period."""
+        return self.window.rolling if isinstance(self.window, RollingWindow) else None
+
+    @property
+    def window_name(self) -> str:
+        """The window as the ledger names it: the period (`year`), or `P365D` for a rolling
+        window of 365 days (see `RollingWindow.name`)."""
+        return self.window.name if isinstance(self.window, RollingWindow) else self.window
 
     def value(self, total: Decimal) -> Decimal:
         """f(total): the points a total is worth (see the class doc), exactly."""

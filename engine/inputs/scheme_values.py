@@ -32,6 +32,7 @@ __all__ = [
     "Range",
     "SeedSource",
     "Source",
+    "SubjectCondition",
 ]
 
 
@@ -174,3 +175,14 @@ class Range(Model):
             return False
         return not (self.max is not None and (score > self.max or (
             score == self.max and not self.max_inclusive)))
+
+
+class SubjectCondition(Model):
+    """Who the rule applies to. Unknown subject fields never satisfy a condition."""
+
+    roles_any: list[str] = Field(default_factory=list)
+    roles_none: list[str] = Field(default_factory=list)
+    residence: Literal["urban", "rural"] | None = None
+    hukou: Literal["local", "non_local"] | None = None
+    min_age: int | None = Field(default=None, ge=0, le=MAX_AGE)
+    max_age: int | None = Field(default=None, ge=0, le=MAX_AGE)

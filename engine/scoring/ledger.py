@@ -20,6 +20,7 @@ __all__ = [
     "BelowThreshold",
     "CapReached",
     "Change",
+    "Checked",
     "Clamped",
     "CountTier",
     "FlagAdded",
@@ -193,7 +194,9 @@ class CountTier:
 class Accumulated:
     """A running total: with this event, `of` (an attribute, or `count`) totals `total`
     in `window` for this rule; the points are what the total is worth now, less what it
-    was worth before this event."""
+    was worth before this event. `window` is a calendar period (`year`, `ever`, ...) or a
+    rolling window's length as an ISO 8601 duration (`P365D`, `P3Y`: the events of that
+    long up to this one)."""
 
     of: str
     total: Decimal
@@ -209,8 +212,20 @@ class Unquantified:
     kind: Literal["unquantified"] = "unquantified"
 
 
+@dataclass(frozen=True)
+class Checked:
+    """A periodic check's finding: it counted `total` (`of` entries or points) in the
+    period from `since` to the check's day, and the total met its condition."""
+
+    of: str
+    total: Decimal
+    since: date
+    kind: Literal["checked"] = "checked"
+
+
 Note = (SameAct | FrequencyLimit | CapReached | Clamped | MissingAttribute | NoTierValue
-        | NoQuantityTier | BelowThreshold | AtMost | CountTier | Accumulated | Unquantified)
+        | NoQuantityTier | BelowThreshold | AtMost | CountTier | Accumulated | Unquantified
+        | Checked)
 
 
 def record(item: Change | Note) -> dict[str, Any]:
@@ -222,14 +237,17 @@ def record(item: Change | Note) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class LedgerEntry:
-    """One rule that fired on one event in one scheme (kind `rule`), or the lapse of the
-    points one such entry applied (kind `lapse`), and what it did.
+    """One rule that fired on one event in one scheme (kind `rule`), the lapse of the
+    points one such entry applied (kind `lapse`), or a periodic check that found its
+    condition met (kind `check`), and what it did.
 
     `event`, `type` and `rule` are those of the act; `at` is the day the entry takes
-    effect: the event's day, or for a lapse the lapse's own day.
+    effect: the event's day, or for a lapse the lapse's own day. A check's `rule` is the
+    check's id, its `at` the check's day, its `event` the period judged (`since/at`, an
+    ISO 8601 interval) and its `type` "check"; it applies no points.
     """
 
-    kind: Literal["rule", "lapse"]
+    kind: Literal["rule", "lapse", "check"]
     at: date
     event: str
     type: str

@@ -13,7 +13,7 @@ the one shared thing, the process's durable_rules rulesets, is used under a lock
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _installed_version
@@ -26,6 +26,8 @@ from creditlab.engine.inputs.catalog import refuse_duplicate_ids, shipped_scheme
 from creditlab.engine.inputs.history import History, Subject
 from creditlab.engine.inputs.reform import reforms_manifest
 from creditlab.engine.inputs.scheme import Scheme
+from creditlab.engine.scoring.checks import judge_checks
+from creditlab.engine.scoring.columnar.table import subjects_table
 from creditlab.engine.scoring.conditions import scored_on
 from creditlab.engine.scoring.digest import combine, replay_digest, subject_digests
 from creditlab.engine.scoring.durable.compile import compile_scheme
@@ -179,9 +181,19 @@ def replay_durable(history: History, ordered: Sequence[Scheme],
     keyed.sort(key=lambda pair: pair[0])
     ledger = tuple(entry for _, entry in keyed)
     results.sort(key=lambda r: (r.subject, r.scheme))
-    digests = subject_digests(results_table(results),
-                              ledger_table(ledger, [s.id for s in ordered],
-                                           [key[0] for key, _ in keyed]))
+    r_table = results_table(results)
+    l_table = ledger_table(ledger, [s.id for s in ordered], [key[0] for key, _ in keyed])
+    checked = judge_checks(r_table, l_table, subjects_table(history), ordered,
+                           starting=history.starting, end=history.end, events=total)
+    if checked is not None:  # the checks' entries in their places, their list states
+        every = (*ledger, *checked.entries())
+        ledger = tuple(every[i] for i in checked.rows.tolist())
+        r_table, l_table = checked.results, checked.ledger
+        rows = checked.flagged.tolist()
+        flags = r_table.column("flags").take(pa.array(rows, pa.int64())).to_pylist()
+        for row, listed in zip(rows, flags, strict=True):
+            results[row] = replace(results[row], flags=tuple(listed))
+    digests = subject_digests(r_table, l_table)
     return DurableReplay(ledger, tuple(results), tuple(accounting), digests)
 
 
@@ -197,16 +209,22 @@ def _replay_columnar(history: History, ordered: list[Scheme],
                      progress: Progress | None) -> Replay:
     # Imported here: the durable_rules path never loads numba.
     from creditlab.engine.scoring.columnar.replay import replay_columnar
-    from creditlab.engine.scoring.columnar.table import events_table, subjects_table
+    from creditlab.engine.scoring.columnar.table import events_table
 
     if progress is not None:
         progress("columnar", 0, len(history.events))
+    subjects = subjects_table(history)
     try:
-        done = replay_columnar(events_table(history), subjects_table(history), ordered,
+        done = replay_columnar(events_table(history), subjects, ordered,
                                starting=history.starting, end=history.end)
     except HistoryError as exc:
         raise HistoryError(exc.reason, file=history.file, line=exc.line,
                            field=exc.field) from None
+    checked = judge_checks(done.results, done.ledger, subjects, ordered,
+                           starting=history.starting, end=history.end,
+                           events=len(history.events))
+    if checked is not None:
+        done = replace(done, results=checked.results, ledger=checked.ledger)
     if progress is not None:
         progress("columnar", len(history.events), len(history.events))
     return Replay(history, tuple(ordered), tuple(done.entries()), tuple(done.outcomes()),

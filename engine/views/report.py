@@ -121,12 +121,12 @@ def _ledger_table(index: ReplayIndex, subjects: set[str]) -> str:
     rows, ids = [], []
     for n, e in shown:
         scheme = index.schemes[e.scheme]
-        rule = scheme.rule(e.rule)
+        rule = scheme.cited(e.rule)
         given = (entry_sign(e) or "–") if e.points is None else signed(e.points)
         quote = rule.source.quote if rule is not None else ""
         where = describe_source(rule.source).removesuffix(f"“{quote}”").strip() \
             if rule is not None else ""
-        what = "lapse of " if e.is_lapse else ""
+        what = {"lapse": "lapse of ", "check": "check of "}.get(e.kind, "")
         rows.append([str(n), esc(e.at.isoformat()),
                      f"{esc(e.subject)}<br>{what}{esc(e.event)}<br>"
                      f'<span class="muted">{esc(e.type)}</span>',

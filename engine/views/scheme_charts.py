@@ -56,9 +56,10 @@ def _day(at: date) -> datetime:
 
 
 def _entry_hover(index: ReplayIndex, scheme: Scheme, entry: LedgerEntry, n: int) -> str:
-    rule = scheme.rule(entry.rule)
+    rule = scheme.cited(entry.rule)
     given = "no number" if entry.points is None else signed(entry.points)
-    what = ("lapse of the points of " if entry.is_lapse else "") + f"event {entry.event}"
+    what = (f"check of {entry.event}" if entry.kind == "check" else
+            ("lapse of the points of " if entry.is_lapse else "") + f"event {entry.event}")
     lines = [f"<b>{escaped(entry.subject)}</b> · {escaped(entry.at.isoformat())} · "
              f"{escaped(what)} ({escaped(entry.type)})",
              f"<b>ledger #{n}</b>: rule {escaped(entry.rule)} gives {escaped(given)}, "

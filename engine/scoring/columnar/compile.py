@@ -32,8 +32,8 @@ from creditlab.engine.inputs.scheme import (
     TiersEffect,
 )
 
-__all__ = ["EFFECT_KINDS", "PERIODS", "SCALE", "CompiledScheme", "Packed", "compile_scheme", "pack",
-           "scaled", "unscaled"]
+__all__ = ["EFFECT_KINDS", "PERIODS", "ROLLING", "SCALE", "CompiledScheme", "Packed",
+           "compile_scheme", "pack", "scaled", "unscaled"]
 
 SCALE = 10**6
 """Numbers are integers in millionths inside the columnar backend."""
@@ -41,6 +41,10 @@ LIMIT = 10**18
 """A scaled number must stay below this in magnitude (int64 holds 9.2 x 10^18)."""
 
 PERIODS = {"ever": 0, "year": 1, "month": 2, "week": 3, "day": 4}
+ROLLING = len(PERIODS)
+"""The window of an accumulated effect over a rolling window (`RollingWindow`): its length
+is in the effect's duration columns (E_DUR_*), which only list states and grades use
+otherwise."""
 EFFECT_KINDS = {"points": 0, "tiers": 1, "quantity_tiers": 2, "formula": 3, "count_tiers": 4,
                 "set_score": 5, "reclassify": 6, "list": 7, "unquantified": 8,
                 "accumulated": 9}
@@ -149,8 +153,8 @@ def compile_scheme(scheme: Scheme) -> CompiledScheme:
                                   if isinstance(effect, ReclassifyEffect) else -1)
             a["eff_policy"].append(1 if isinstance(effect, ReclassifyEffect)
                                    and effect.policy == "replace" else 0)
-            duration = effect.duration if isinstance(effect, (ReclassifyEffect,
-                                                              ListEffect)) else None
+            duration = effect.duration if isinstance(effect, (ReclassifyEffect, ListEffect)) \
+                else effect.rolling if isinstance(effect, AccumulatedEffect) else None
             has, y, m, d = _duration(duration)
             a["dur_has"].append(has)
             a["dur_y"].append(y)
@@ -161,7 +165,8 @@ def compile_scheme(scheme: Scheme) -> CompiledScheme:
             a["eff_flag"].append(flag_index[effect.flag] if is_list else -1)
             counting = isinstance(effect, CountTiersEffect)
             summing = isinstance(effect, AccumulatedEffect)
-            a["eff_window"].append(PERIODS[effect.window] if counting or summing else 0)
+            a["eff_window"].append(ROLLING if summing and effect.rolling is not None
+                                   else PERIODS[effect.window] if counting or summing else 0)
             a["eff_mode"].append(1 if (counting or summing) and effect.mode == "replace"
                                  else 0)
             a["tier_start"].append(len(a["tier_more"]))

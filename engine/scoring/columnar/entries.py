@@ -34,11 +34,12 @@ EPOCH = date(1970, 1, 1)
 _SMALL = (1 << 63) // 1000
 """Millionths below this in magnitude are billionths in int64."""
 _DECIMAL_FIELDS = {"points", "min", "max", "threshold", "score", "total"}
-_DATE_FIELDS = {"until", "on", "given_on"}
+_DATE_FIELDS = {"until", "on", "given_on", "since"}
 _KINDS: dict[str, Any] = {cls.kind: cls for cls in (
     L.ScoreSet, L.GradeSet, L.FlagAdded, L.FlagRemoved, L.LapsesOn, L.Lapsed, L.SameAct,
     L.FrequencyLimit, L.CapReached, L.Clamped, L.MissingAttribute, L.NoTierValue,
-    L.NoQuantityTier, L.BelowThreshold, L.AtMost, L.CountTier, L.Accumulated, L.Unquantified)}
+    L.NoQuantityTier, L.BelowThreshold, L.AtMost, L.CountTier, L.Accumulated, L.Unquantified,
+    L.Checked)}
 
 
 def to_date(day: int) -> date:
@@ -104,7 +105,7 @@ def _record(compiled: CompiledScheme, events: Events, code: int, a: int, b: int,
             return L.NoTierValue(effect.attr, value)
         return L.NoQuantityTier(effect.attr, Decimal(value))
     if code == R.ACCUMULATED:
-        return L.Accumulated(effect.of, unscaled(int(b)), effect.window)
+        return L.Accumulated(effect.of, unscaled(int(b)), effect.window_name)
     until = None if b == R.NONE_DAY else to_date(b)
     if code == R.MISSING:
         return L.MissingAttribute(effect.attr)

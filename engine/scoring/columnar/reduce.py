@@ -3,10 +3,11 @@
 One pass per scheme over the events sorted by (subject, at, id): for each subject the
 scheme scores, its standing is kept in small arrays (score, grade override, list states,
 per-rule and per-group period totals, frequency and counting windows, the running total
-of each accumulated effect, points waiting to lapse) and every fired rule is applied in
-declared rule order, each effect in declared order, with the same checks in the same order
-as the durable reducer (same act, frequency, the effect's points, the rule's cap, the
-group's cap, the scale's clamp).
+of each accumulated effect (over a rolling window: the amounts still in it, windows.py),
+points waiting to lapse) and every fired rule is applied in declared rule order, each
+effect in declared order, with the same checks in the same order as the durable reducer
+(same act, frequency, the effect's points, the rule's cap, the group's cap, the scale's
+clamp).
 Numbers are int64 millionths (`compile.SCALE`), so the arithmetic is exact.
 
 Calendar periods are monotonic along a subject's events, so one (key, total) pair per
@@ -69,12 +70,18 @@ from creditlab.engine.scoring.columnar.compile import (
     R_GROUP,
     R_RANK,
     R_SAME_ACT,
+    ROLLING,
     T_ABOVE,
     T_BOUND,
     T_PER,
     T_POINTS,
 )
 from creditlab.engine.scoring.columnar.dates import add_duration
+from creditlab.engine.scoring.columnar.windows import (
+    rolling_add,
+    rolling_total,
+    rolling_windows,
+)
 
 __all__ = ["CHANGES", "NOTES", "reduce_scheme"]
 
@@ -316,6 +323,9 @@ def reduce_scheme(rules: Any, effects: Any, tiers: Any, groups: Any, bands: Any,
     rs = np.full((n_rules, 4), UNSET, np.int64)
     cs = np.full((n_rules * 5, 2), UNSET, np.int64)
     acc = np.full((effects.shape[0], 2), UNSET, np.int64)  # (window key, total) per effect
+    # Rolling windows: a row per such effect, as many amounts as a subject's fired rules.
+    roll, leaves, amounts, position = rolling_windows(effects[:, E_KIND], effects[:, E_WINDOW],
+                                                      9, ROLLING, most)
     gs = np.full((groups.shape[0], 2), UNSET, np.int64)
     lp = np.zeros((most, 7), np.int64)
     scratch = np.zeros(most, np.int64)
@@ -401,13 +411,25 @@ def reduce_scheme(rules: Any, effects: Any, tiers: Any, groups: Any, bands: Any,
                             if status[slot] != 0:
                                 _item(items, n, e, MISSING, j, i, 0)
                                 continue
-                            key = periods[effects[j, E_WINDOW], i] + base
-                            was = acc[j, 1] if acc[j, 0] == key else 0
-                            total = was
-                            if not blocked:
-                                total = was + values[slot]
-                                acc[j, 0] = key
-                                acc[j, 1] = total
+                            w = effects[j, E_WINDOW]
+                            if w == ROLLING:  # windows.py: the earlier amounts still in it
+                                k = roll[j]
+                                was = rolling_total(leaves, amounts, position, k, s, today)
+                                total = was
+                                if not blocked:
+                                    total = rolling_add(leaves, amounts, position, k,
+                                                        values[slot], add_duration(
+                                                            today, effects[j, E_DUR_Y],
+                                                            effects[j, E_DUR_M],
+                                                            effects[j, E_DUR_D]))
+                            else:
+                                key = periods[w, i] + base
+                                was = acc[j, 1] if acc[j, 0] == key else 0
+                                total = was
+                                if not blocked:
+                                    total = was + values[slot]
+                                    acc[j, 0] = key
+                                    acc[j, 1] = total
                             if abs(total) >= LIMIT:
                                 st[S_OVERFLOW] = 1
                                 total = 0

@@ -12,6 +12,7 @@ gives, the rule's `cap`, the shared `cap_group`, and the scale's clamp.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -36,6 +37,7 @@ from creditlab.engine.inputs.scheme import (
     TiersEffect,
     UnquantifiedEffect,
 )
+from creditlab.engine.inputs.scheme_effects import RollingWindow
 from creditlab.engine.scoring.ledger import (
     Accumulated,
     AtMost,
@@ -61,7 +63,7 @@ from creditlab.engine.scoring.ledger import (
 )
 from creditlab.engine.scoring.periods import add_duration, period_key
 
-__all__ = ["Lapse", "Override", "Reducer", "Standing"]
+__all__ = ["Lapse", "Override", "Reducer", "RollingTotal", "Standing"]
 
 ZERO = Decimal(0)
 
@@ -91,6 +93,29 @@ class Lapse:
 
 
 @dataclass
+class RollingTotal:
+    """A total over a rolling window: the amounts still in it, each with the day it leaves.
+
+    A subject's events come in day order and `add_duration` never goes back as its day
+    goes forward, so the amounts leave in the order they came: the oldest are dropped
+    from the front.
+    """
+
+    amounts: deque[tuple[date, Decimal]] = field(default_factory=deque)
+    total: Decimal = ZERO
+
+    def on(self, day: date) -> Decimal:
+        """The total on `day`, once the amounts that left the window by then are dropped."""
+        while self.amounts and self.amounts[0][0] <= day:
+            self.total -= self.amounts.popleft()[1]
+        return self.total
+
+    def add(self, amount: Decimal, leaves: date) -> None:
+        self.amounts.append((leaves, amount))
+        self.total += amount
+
+
+@dataclass
 class Standing:
     """One subject's standing in one scheme, updated event by event."""
 
@@ -103,6 +128,8 @@ class Standing:
     rule_counts: dict[tuple[str, str], int] = field(default_factory=dict)
     rule_sums: dict[tuple[str, int, str], Decimal] = field(default_factory=dict)
     """Running totals of `accumulated` effects, by (rule, effect index, window key)."""
+    rolling: dict[tuple[str, int], RollingTotal] = field(default_factory=dict)
+    """Running totals of `accumulated` effects over rolling windows, by (rule, effect index)."""
     lapsing: list[Lapse] = field(default_factory=list)
     scored: int = 0
     unscored: int = 0
@@ -367,7 +394,8 @@ def _within(cap: Cap, total: Decimal, points: Decimal, group: str | None,
 def _accumulate(effect: AccumulatedEffect, event: Event, s: Standing, where: tuple[str, int],
                 counting: bool) -> tuple[Decimal | None, Note | None]:
     """An accumulated effect: what the running total is worth after this event, less what
-    it was worth before. The total grows only when the rule is `counting` (not blocked)."""
+    it was worth before. The total grows only when the rule is `counting` (not blocked);
+    over a rolling window, "before" is the total of the earlier events still in it."""
     if effect.attr is None:
         amount = Decimal(1)
     else:
@@ -375,13 +403,21 @@ def _accumulate(effect: AccumulatedEffect, event: Event, s: Standing, where: tup
         if value is None:
             return None, MissingAttribute(effect.attr)
         amount = Decimal(value) * effect.factor  # type: ignore[arg-type]
-    key = (*where, period_key(effect.window, event.day))
-    before = s.rule_sums.get(key, ZERO)
-    after = before + amount if counting else before
-    if counting:
-        s.rule_sums[key] = after
+    window = effect.window
+    if isinstance(window, RollingWindow):
+        rolling = s.rolling.setdefault(where, RollingTotal())
+        before = rolling.on(event.day)
+        if counting:
+            rolling.add(amount, add_duration(event.day, window.rolling))
+        after = rolling.total
+    else:
+        key = (*where, period_key(window, event.day))
+        before = s.rule_sums.get(key, ZERO)
+        after = before + amount if counting else before
+        if counting:
+            s.rule_sums[key] = after
     return effect.value(after) - effect.value(before), Accumulated(effect.of, after,
-                                                                   effect.window)
+                                                                   effect.window_name)
 
 
 def _count_tier(effect: CountTiersEffect, count: int) -> Any:
