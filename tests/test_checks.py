@@ -10,6 +10,7 @@ scheme file's refusals. Meritown's two checks have a scenario
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ from creditlab.engine.inputs.scheme import Check, Scheme
 from conftest import SOURCE, points, rule
 from history_builder import history, person
 
+ROOT = Path(__file__).resolve().parents[1]
 BACKENDS = ("durable", "columnar")
 MERITOWN = next(s for s in shipped_schemes() if s.id == "meritown_2019")
 TENG_JIA = next(s for s in shipped_schemes() if s.id == "teng_jia_village")
@@ -69,6 +71,22 @@ def test_the_shipped_teng_jia_check_finds_nobody_without_rules():
                                  "type": "environment.littering"}], as_of="2019-12-31")
     done = both(h, TENG_JIA)
     assert findings(done) == [] and done.results[0].flags == ()
+
+
+def test_a_reform_adding_a_penalty_rule_shows_the_broadcast():
+    from creditlab.engine import shipped_vocabulary
+    from creditlab.engine.inputs.reform import apply_reform, load_reform
+
+    reform, located = load_reform(ROOT / "fixtures/reforms/teng-jia-quarrels-named.yaml")
+    reformed = apply_reform(TENG_JIA, reform, vocabulary=shipped_vocabulary(), located=located)
+    h = history([person("ma")], [
+        {"id": "e1", "subject": "ma", "at": "2019-05-03", "type": "community.quarrel",
+         "where": "neighbours"}], as_of="2019-05-12")
+    done = both(h, reformed)
+    assert findings(done) == [("ma", date(2019, 5, 3), "2019-04-27/2019-05-03")]
+    assert done.results[0].flags == ()  # named until 2019-05-10, before the end
+    check = next(e for e in done.ledger if e.kind == "check")
+    assert [n.kind for n in check.notes] == ["checked"] and check.notes[0].total == 1
 
 
 def test_a_penalty_on_friday_is_broadcast_that_friday_and_one_on_saturday_the_next(

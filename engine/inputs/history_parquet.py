@@ -161,7 +161,8 @@ class ParquetHistory:
         history) are found there. Each partition then reads only the row groups holding its
         subjects; when files are grouped by subject, as `creditlab simulate` writes them,
         every row group is read once. Each row group is checked on its own (files may type
-        a column differently), then the partition is put in (at, id) order.
+        a column differently); each event's `position` is its place in the partition's
+        (at, id) order (the rows themselves stay in the order read).
         """
         for index in range(self.partition_count(subjects_per_partition)):
             yield self.partition(index, subjects_per_partition)[0]
@@ -195,10 +196,12 @@ class ParquetHistory:
         if len(checked) == 1:
             return checked[0], subjects
         table = pa.concat_tables(checked) if checked else schema.empty_table()
+        # Each event's place in (at, id) order, without moving the rows: the replay sorts
+        # by (subject, position) itself, and moving every column costs more than the sort.
         order = pc.sort_indices(table, sort_keys=[("at", "ascending"), ("id", "ascending")])
-        table = table.take(order)
-        return table.set_column(0, "position", pa.array(np.arange(table.num_rows,
-                                                                 dtype=np.int64))), subjects
+        position = np.empty(table.num_rows, dtype=np.int64)
+        position[order.to_numpy(zero_copy_only=False)] = np.arange(table.num_rows)
+        return table.set_column(0, "position", pa.array(position)), subjects
 
     @cached_property
     def _lookup(self) -> SubjectLookup:
