@@ -14,7 +14,7 @@ against a fixed time. Prints:
    through the same schemes with `creditlab replay CITY --backend columnar --format parquet
    -o DIR --jobs 1` (one process), each command in its own process: wall time and peak
    memory of each, the replay's time split (summed over partitions, from the folder's
-   manifest: load, match, reduce, tables, digest, write), and pairs per second, for
+   manifest: load, match, reduce, tables, checks, digest, write), and pairs per second, for
    the whole command and for its scoring stages (match and reduce); then the same replay
    with one process per core (the default) and with `--dask` (a local cluster, one worker
    process per core), each with its peak memory summed over all its processes and whether

@@ -131,8 +131,8 @@ class PartitionedReplay:
     subjects: int
     ledger_rows: int
     seconds: dict[str, float]
-    """Summed over partitions (load, match, reduce, tables, digest, write): the time each
-    stage took where it ran, not wall time."""
+    """Summed over partitions (load, match, reduce, tables, checks, digest, write): the
+    time each stage took where it ran, not wall time."""
 
 
 def replay_part(index: int, events: pa.Table, subjects: pa.Table, schemes: Sequence[Scheme], *,
