@@ -20,6 +20,7 @@ from creditlab.engine.describe import (
     describe_limits,
     describe_match,
     describe_range,
+    describe_repeat,
     describe_source,
     number,
     signed,
@@ -251,6 +252,15 @@ def scheme_detail(s: Scheme, *, seed_only: bool = False) -> Group:
             fid = k.fidelity + (f": {k.note}" if k.note else "")
             checks.add_row(*cells(k.id, *describe_check(k), fid, describe_source(k.source)))
         parts.append(checks)
+    if s.repeats:
+        repeats = Table(title="Repeat offences", box=box.SIMPLE_HEAD)
+        for col in ("id", "rules", "gives", "fidelity", "source"):
+            repeats.add_column(col, overflow="fold")
+        for p in s.repeats:
+            fid = p.fidelity + (f": {p.note}" if p.note else "")
+            repeats.add_row(*cells(p.id, ", ".join(p.rules), describe_repeat(p), fid,
+                                   describe_source(p.source)))
+        parts.append(repeats)
     if isinstance(s, ReformedScheme) and s.changed:
         parts.append(changes_table(s))
     if s.interpretations:

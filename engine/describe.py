@@ -30,6 +30,7 @@ from creditlab.engine.inputs.scheme import (
     UnquantifiedEffect,
 )
 from creditlab.engine.inputs.scheme_effects import RollingWindow
+from creditlab.engine.inputs.scheme_repeats import Repeat as SchemeRepeat
 from creditlab.engine.scoring.ledger import (
     Accumulated,
     AtMost,
@@ -50,15 +51,16 @@ from creditlab.engine.scoring.ledger import (
     NoQuantityTier,
     Note,
     NoTierValue,
+    Repeat,
     SameAct,
     ScoreSet,
     Unquantified,
 )
 
 __all__ = ["describe_change", "describe_check", "describe_effect", "describe_limits",
-           "describe_match", "describe_note", "describe_range", "describe_source",
-           "describe_subject", "entry_effects", "entry_note", "entry_record", "number",
-           "short_change", "signed"]
+           "describe_match", "describe_note", "describe_range", "describe_repeat",
+           "describe_source", "describe_subject", "entry_effects", "entry_note", "entry_record",
+           "number", "short_change", "signed"]
 
 _OPS = {"eq": "=", "ne": "≠", "gt": ">", "gte": "≥", "lt": "<", "lte": "≤", "in": "in"}
 
@@ -222,7 +224,7 @@ def describe_limits(rule: Rule) -> str:
     if rule.cap_group is not None:
         parts.append(f"shared cap {rule.cap_group}")
     if rule.frequency is not None:
-        parts.append(f"≤ {rule.frequency.times}/{rule.frequency.per}")
+        parts.append(f"≤ {rule.frequency.times}{_per(rule.frequency.window_name, '/')}")
     if rule.same_act_as is not None:
         parts.append(f"same act as {rule.same_act_as}")
     if rule.effective_from or rule.effective_to:
@@ -273,7 +275,7 @@ def describe_note(note: Note) -> str:
     if isinstance(note, SameAct):
         return f"same act as {note.rule}, which scored it: not counted twice"
     if isinstance(note, FrequencyLimit):
-        return f"limit reached: at most {note.times} per {note.per}"
+        return f"limit reached: at most {note.times}{_per(note.per, ' per ')}"
     if isinstance(note, CapReached):
         what = "rule" if note.group is None else f"group {note.group}"
         return f"{what} cap of {number(note.points)} per {note.per} reached"
@@ -296,11 +298,45 @@ def describe_note(note: Note) -> str:
     if isinstance(note, Accumulated):
         what = "events" if note.of == "count" else note.of
         return f"total {number(note.total)} {what} {_window(note.window)}"
+    if isinstance(note, Repeat):
+        return f"a repeat within {_within(note.within)} of {note.earlier_on}: " \
+            + _times(note.factor)
     if isinstance(note, Checked):
-        what = "points" if note.of == "points" else "entries"
+        one = note.total == 1
+        what = ("point" if one else "points") if note.of == "points" else (
+            "entry" if one else "entries")
         return f"{number(note.total)} {what} counted"
     assert isinstance(note, Unquantified)
     return f"the source gives no points for this {note.direction}"
+
+
+def _per(per: str, calendar: str) -> str:
+    """A frequency limit's window: `/month` (`calendar` before a period), or for a rolling
+    window (`P30D`, as the ledger names it) ` in any 30 days`."""
+    rolling = RollingWindow.named(per)
+    return f"{calendar}{per}" if rolling is None else f" in any {_duration(rolling.rolling)}"
+
+
+def _within(within: str) -> str:
+    """`the validity`, or a repeat's window (`P1Y`, as the ledger names it) in words."""
+    rolling = RollingWindow.named(within)
+    return "the validity" if rolling is None else _duration(rolling.rolling)
+
+
+def _times(factor: Decimal) -> str:
+    """A repeat's factor in words: `doubled`, `tripled`, `×1.5`."""
+    if factor == 2:
+        return "doubled"
+    if factor == 3:
+        return "tripled"
+    return f"×{number(factor)}"
+
+
+def describe_repeat(repeat: SchemeRepeat) -> str:
+    """What a repeat does, in a few words: `points ×2 within the validity of the last`."""
+    within = "the validity of" if isinstance(repeat.within, str) \
+        else _duration(repeat.within) + " of"
+    return f"points ×{number(repeat.factor)} within {within} the rule's last counted entry"
 
 
 def entry_effects(entry: LedgerEntry) -> tuple[str, ...]:

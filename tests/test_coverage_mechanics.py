@@ -113,7 +113,8 @@ def test_each_mechanic_says_how_with_ids_the_scheme_has(scheme_id: str) -> None:
     data = FILES[scheme_id]
     known = {r["id"] for r in data.get("rules") or []} | {
         g["id"] for g in data.get("cap_groups") or []} | {
-        c["id"] for c in data.get("checks") or []}
+        c["id"] for c in data.get("checks") or []} | {
+        p["id"] for p in data.get("repeats") or []}
     for m in _file_mechanics(scheme_id):
         assert m["status"] in MECHANIC_STATUSES
         assert m["how"].strip(), f"{scheme_id}: {m['mechanic']!r} does not say how or why not"

@@ -91,6 +91,14 @@ BEFORE = {
         "population": "sha256:01047f638a344b0bd98f23975c133baba758d2311680c536bd1a3c34ead8157f",
         "enterprises": EMPTY,
     },
+    # Added as a reform (it was never a whole file): pinned from its first replay, on which
+    # both backends agree.
+    "rongcheng_dongdao_lujia@eldercare_any_30_days": {
+        "scoring": "sha256:239fbb692eaad2283ed4f66a8ce36d140a821c1240336f2bfdbd91982081acdd",
+        "example": "sha256:8c0267ebaaede2ddded9c86dc5043b86c26331af5e3e18441c95505344b59c5d",
+        "population": "sha256:8f60ee6bbd26025ad4b805e98e46f2fd068996b7729fc35af75bad00999ed6f1",
+        "enterprises": EMPTY,
+    },
     "wuhu_lehui@endpoint_to_lower_band": {
         "scoring": "sha256:5b8c43f86211f346e50357e89c47dbd4742801f9ddcbad8be39be445b58e3dde",
         "example": "sha256:2f3cb345e5d19dc611363a8f3ce7bb25155b78479089f55d4f819addea1f25ee",

@@ -2,13 +2,16 @@
 
 A rule's points, caps, tier bounds and points, formula numbers, count thresholds, numeric
 conditions, frequency limits, durations (expiry, list states, grades, the length of a
-rolling window), set scores, fines and ages must each appear in one
-of the rule's quotes (`source`, `also`, a tier's own `source`), or be named in its `note` as
-the reading's own number, and then the rule is `interpreted` or `assumed`
+rolling window, of an accumulated effect or of a frequency limit), set scores, fines and
+ages must each appear in one of the rule's quotes (`source`, `also`, a tier's own
+`source`), or be named in its `note` as the reading's own number, and then the rule is
+`interpreted` or `assumed`
 (`number-not-quoted`: an error for a documented rule, a warning otherwise). An age limit is
 the scheme's scope, so the scheme's own `sources`, or an interpretation naming the rule, may
-state it instead. The scale, each band, each cap group and each periodic check (its bound,
-ages and durations) are checked the same way against their own quotes and note. A quote
+state it instead. The scale, each band, each cap group, each periodic check (its bound,
+ages and durations) and each repeat (its factor, and a window given as a duration) are
+checked the same way against their own quotes and note ("加倍" prints no digit: a factor
+of 2 read from it is named in the note, and the repeat is interpreted). A quote
 that prints a table row's points ("(-50)", "| -60") that are none of the rule's is another
 row's (`quote-other-row`), unless the note names that number, saying why the row is cited.
 
@@ -266,6 +269,9 @@ def encoded_numbers(rule: Rule) -> list[Encoded]:
         out.append(Encoded(("cap", "points"), "cap", rule.cap.points))
     if rule.frequency is not None:
         out.append(Encoded(("frequency", "times"), "times", Decimal(rule.frequency.times)))
+        if not isinstance(rule.frequency.per, str):  # "any 30 days": a length it encodes
+            out.append(Encoded(("frequency", "per", "rolling"), "frequency window",
+                               rule.frequency.per.rolling))
     if rule.expires_after is not None:
         out.append(Encoded(("expires_after",), "expiry", rule.expires_after))
     if rule.fine_rmb is not None:
@@ -334,8 +340,8 @@ def _effect_numbers(effect: Any, here: FieldPath) -> list[Encoded]:
 
 
 def _scheme_numbers(scheme: Scheme) -> Iterator[tuple[str, Cited, list[Encoded]]]:
-    """The scale, each band, each cap group and each check: its name, itself and the numbers
-    it encodes."""
+    """The scale, each band, each cap group, each check and each repeat: its name, itself
+    and the numbers it encodes."""
     scale = scheme.scale
     yield "scale", scale, [Encoded(("scale", key), key, getattr(scale, key))
                            for key in ("start", "min", "max") if getattr(scale, key) is not None]
@@ -349,6 +355,11 @@ def _scheme_numbers(scheme: Scheme) -> Iterator[tuple[str, Cited, list[Encoded]]
             Encoded(("cap_groups", i, "cap", "points"), "cap", group.cap.points)]
     for i, check in enumerate(scheme.checks):
         yield f"check {check.id!r}", check, check_numbers_of(check, ("checks", i))
+    for i, repeat in enumerate(scheme.repeats):
+        numbers = [Encoded(("repeats", i, "factor"), "factor", repeat.factor)]
+        if not isinstance(repeat.within, str):
+            numbers.append(Encoded(("repeats", i, "within"), "window", repeat.within))
+        yield f"repeat {repeat.id!r}", repeat, numbers
 
 
 def check_numbers_of(check: Check, here: FieldPath) -> list[Encoded]:

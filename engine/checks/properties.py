@@ -254,11 +254,23 @@ def _caps_hold(run: Run) -> None:
 
 def _limits_hold(run: Run) -> None:
     counts: dict[tuple[str, str, str], int] = {}
+    counted: dict[tuple[str, str], list[date]] = {}
     for entry, _event in run.entries():
         rule = run.rule(entry.rule)
         if rule is None or rule.frequency is None or not (entry.applied or entry.changes):
             continue
-        key = (entry.subject, rule.id, period_key(rule.frequency.per, entry.at))
+        per = rule.frequency.per
+        if isinstance(per, RollingWindow):
+            # Any window of that length: the entries still in it on this entry's day.
+            days = counted.setdefault((entry.subject, rule.id), [])
+            days.append(entry.at)
+            inside = sum(1 for d in days if entry.at < add_duration(d, per.rolling))
+            if inside > rule.frequency.times:
+                raise Violation(f"{entry.subject}: {rule.id} scored {inside} times in the "
+                                f"{per.name} up to {entry.at}, beyond its limit of "
+                                f"{rule.frequency.times}")
+            continue
+        key = (entry.subject, rule.id, period_key(per, entry.at))
         counts[key] = counts.get(key, 0) + 1
         if counts[key] > rule.frequency.times:
             raise Violation(f"{entry.subject}: {rule.id} scored {counts[key]} times in "

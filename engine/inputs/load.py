@@ -200,6 +200,7 @@ class _Resolver:
         for i, rule in enumerate(s.rules):
             self.check_rule(i, rule, groups, ids)
         self.check_checks(ids)
+        self.check_repeats(ids)
         for i, interp in enumerate(s.interpretations):
             for rid in interp.rules:
                 if rid not in ids:
@@ -314,6 +315,29 @@ class _Resolver:
                 if role not in roles:
                     raise self.fail(f"unknown role {role!r}{did_you_mean(role, roles)}",
                                     *path, key)
+
+    def check_repeats(self, ids: dict[str, int]) -> None:
+        """Repeats: ids of their own, rules that exist, each rule in one repeat at most, and
+        `within: validity` only over rules that have a validity (`expires_after`)."""
+        seen: set[str] = set()
+        taken: dict[str, str] = {}
+        for i, repeat in enumerate(self.scheme.repeats):
+            here = ("repeats", i)
+            if repeat.id in seen:
+                raise self.fail(f"duplicate repeat id {repeat.id!r}", *here, "id")
+            seen.add(repeat.id)
+            for j, rid in enumerate(repeat.rules):
+                if rid not in ids:
+                    raise self.fail(f"unknown rule {_short(rid)}{did_you_mean(rid, ids)}",
+                                    *here, "rules", j)
+                if rid in taken:
+                    raise self.fail(f"rule {rid!r} is already in repeat {taken[rid]!r}",
+                                    *here, "rules", j)
+                taken[rid] = repeat.id
+                rule = self.scheme.rules[ids[rid]]
+                if repeat.within == "validity" and rule.expires_after is None:
+                    raise self.fail(f"within: validity needs a validity period, and rule "
+                                    f"{rid!r} has no expires_after", *here, "rules", j)
 
     def check_checks(self, ids: dict[str, int]) -> None:
         """Periodic checks: ids of their own, rules that exist, list states no rule touches

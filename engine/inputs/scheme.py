@@ -8,11 +8,12 @@ and scale carries `source` and `fidelity`:
 - `interpreted`: the source is ambiguous; `note` says which reading is taken and why;
 - `assumed`: the source is silent; `note` says what was assumed.
 
-References (event types, attributes, roles, band labels, cap groups) are resolved when
-the scheme is loaded (`creditlab.engine.inputs.load`), not here.
+References (event types, attributes, roles, band labels, cap groups, the rules of a
+repeat) are resolved when the scheme is loaded (`creditlab.engine.inputs.load`), not here.
 
 This module holds the scheme and its rules, bands and coverage; the values and citations
-they are made of are in `scheme_values`, the effects in `scheme_effects`. Every name is
+they are made of are in `scheme_values`, the effects in `scheme_effects`, repeat offences
+in `scheme_repeats`. Every name is
 importable from here, as before.
 """
 
@@ -44,6 +45,7 @@ from creditlab.engine.inputs.scheme_effects import (
     UnquantifiedEffect,
     Window,
 )
+from creditlab.engine.inputs.scheme_repeats import Repeat
 from creditlab.engine.inputs.scheme_values import (
     EARLIEST,
     LATEST,
@@ -101,6 +103,7 @@ __all__ = [
     "QuantityTiersEffect",
     "Range",
     "ReclassifyEffect",
+    "Repeat",
     "RollingWindow",
     "Rule",
     "Scale",
@@ -205,10 +208,18 @@ class Cap(Model):
 
 
 class Frequency(Model):
-    """At most `times` scored events per calendar `per` ("two trips a month")."""
+    """At most `times` scored events per calendar `per` ("two trips a month"), or in any
+    rolling window (`per: {rolling: {days: 30}}`: an earlier counted event on day e is in
+    the window of an event on day d while d < e + the window's length, as for accumulated
+    effects); the limit blocks the event that would be the `times + 1`th."""
 
     times: int = Field(ge=1, le=10**6)
-    per: Period
+    per: Period | RollingWindow
+
+    @property
+    def window_name(self) -> str:
+        """The period (`month`), or the rolling window as the ledger names it (`P30D`)."""
+        return self.per if isinstance(self.per, str) else self.per.name
 
 
 class Rule(Cited):
@@ -318,6 +329,8 @@ class Scheme(Model):
     bands: list[Band] = Field(default_factory=list)
     cap_groups: list[CapGroup] = Field(default_factory=list)
     rules: list[Rule] = Field(default_factory=list)
+    repeats: list[Repeat] = Field(default_factory=list)
+    """Repeat offences: rules whose points grow when broken again (`scheme_repeats`)."""
     checks: list[Check] = Field(default_factory=list)
     """Periodic checks on each period's ledger (`scheme_checks`)."""
     interpretations: list[Interpretation] = Field(default_factory=list)
@@ -328,6 +341,10 @@ class Scheme(Model):
 
     def rule(self, rule_id: str) -> Rule | None:
         return next((r for r in self.rules if r.id == rule_id), None)
+
+    def repeat_of(self, rule_id: str) -> Repeat | None:
+        """The repeat a rule is in, if any (a rule is in at most one: checked at load)."""
+        return next((r for r in self.repeats if rule_id in r.rules), None)
 
     def check(self, check_id: str) -> Check | None:
         return next((c for c in self.checks if c.id == check_id), None)

@@ -34,6 +34,7 @@ __all__ = [
     "NoQuantityTier",
     "NoTierValue",
     "Note",
+    "Repeat",
     "SameAct",
     "ScoreSet",
     "Unquantified",
@@ -110,7 +111,9 @@ class SameAct:
 
 @dataclass(frozen=True)
 class FrequencyLimit:
-    """The rule's limit of `times` per `per` was reached: recorded, 0 applied."""
+    """The rule's limit of `times` per `per` was reached: recorded, 0 applied. `per` is a
+    calendar period (`month`) or a rolling window as an ISO 8601 duration (`P30D`: any 30
+    days up to this event)."""
 
     times: int
     per: str
@@ -205,6 +208,18 @@ class Accumulated:
 
 
 @dataclass(frozen=True)
+class Repeat:
+    """A repeat offence: the same rule counted on `earlier_on`, still `within` (`validity`:
+    while that entry's points count, or an ISO 8601 duration such as `P1Y`), so this
+    entry's points are the rule's times `factor`."""
+
+    factor: Decimal
+    earlier_on: date
+    within: str
+    kind: Literal["repeat"] = "repeat"
+
+
+@dataclass(frozen=True)
 class Unquantified:
     """The rule fired but its source gives no points for this `direction`."""
 
@@ -224,8 +239,8 @@ class Checked:
 
 
 Note = (SameAct | FrequencyLimit | CapReached | Clamped | MissingAttribute | NoTierValue
-        | NoQuantityTier | BelowThreshold | AtMost | CountTier | Accumulated | Unquantified
-        | Checked)
+        | NoQuantityTier | BelowThreshold | AtMost | CountTier | Accumulated | Repeat
+        | Unquantified | Checked)
 
 
 def record(item: Change | Note) -> dict[str, Any]:

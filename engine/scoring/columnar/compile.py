@@ -44,7 +44,8 @@ PERIODS = {"ever": 0, "year": 1, "month": 2, "week": 3, "day": 4}
 ROLLING = len(PERIODS)
 """The window of an accumulated effect over a rolling window (`RollingWindow`): its length
 is in the effect's duration columns (E_DUR_*), which only list states and grades use
-otherwise."""
+otherwise. A rule's frequency limit over a rolling window has it too (R_FREQ_PER), its
+length in R_FREQ_Y/M/D."""
 EFFECT_KINDS = {"points": 0, "tiers": 1, "quantity_tiers": 2, "formula": 3, "count_tiers": 4,
                 "set_score": 5, "reclassify": 6, "list": 7, "unquantified": 8,
                 "accumulated": 9}
@@ -54,7 +55,11 @@ VALUED = (1, 2, 3)
 # Columns of the packed tables (`pack`): one int64 matrix per kind of thing, so that the
 # compiled code passes a few arrays around rather than dozens.
 (R_EFF_START, R_EFF_END, R_CAP_HAS, R_CAP_POINTS, R_CAP_PER, R_GROUP, R_FREQ_TIMES, R_FREQ_PER,
- R_SAME_ACT, R_EXP_HAS, R_EXP_Y, R_EXP_M, R_EXP_D, R_RANK) = range(14)
+ R_SAME_ACT, R_EXP_HAS, R_EXP_Y, R_EXP_M, R_EXP_D, R_RANK, R_REP_FACTOR, R_REP_Y, R_REP_M,
+ R_REP_D, R_FREQ_Y, R_FREQ_M, R_FREQ_D) = range(21)
+# A rule in a repeat: its factor in millionths (0: in none) and the window in which an
+# earlier counted entry makes the next a repeat (the rule's validity for `validity`). A
+# frequency limit over a rolling window has R_FREQ_PER = ROLLING and its length in R_FREQ_*.
 (E_KIND, E_VALUE, E_GRADE, E_POLICY, E_DUR_HAS, E_DUR_Y, E_DUR_M, E_DUR_D, E_ACTION, E_FLAG,
  E_WINDOW, E_MODE, E_TIER_START, E_TIER_END, E_BRACKETS, E_MAX_HAS, E_MAX) = range(17)
 # Tiers: count tiers use (T_BOUND: more_than, T_POINTS); an accumulated effect's tiers
@@ -119,7 +124,7 @@ def compile_scheme(scheme: Scheme) -> CompiledScheme:
         "eff_value", "eff_grade", "eff_policy", "dur_has", "dur_y", "dur_m", "dur_d",
         "eff_action", "eff_flag", "eff_window", "eff_mode", "tier_start", "tier_end",
         "eff_brackets", "eff_max_has", "eff_max", "tier_more", "tier_points", "tier_per",
-        "tier_above")}
+        "tier_above", "rep_factor", "rep_y", "rep_m", "rep_d", "freq_y", "freq_m", "freq_d")}
     effects: list[Any] = []
     by_id = sorted(range(len(rules)), key=lambda i: rules[i].id)
     rank_of = {i: r for r, i in enumerate(by_id)}
@@ -130,7 +135,12 @@ def compile_scheme(scheme: Scheme) -> CompiledScheme:
         a["cap_per"].append(PERIODS[rule.cap.per] if rule.cap else 0)
         a["group"].append(groups[rule.cap_group] if rule.cap_group is not None else -1)
         a["freq_times"].append(rule.frequency.times if rule.frequency else 0)
-        a["freq_per"].append(PERIODS[rule.frequency.per] if rule.frequency else 0)
+        per = rule.frequency.per if rule.frequency else "ever"
+        a["freq_per"].append(PERIODS[per] if isinstance(per, str) else ROLLING)
+        _, y, m, d = _duration(None if isinstance(per, str) else per.rolling)
+        a["freq_y"].append(y)
+        a["freq_m"].append(m)
+        a["freq_d"].append(d)
         a["same_act"].append(index.get(rule.same_act_as, -1) if rule.same_act_as else -1)
         has, y, m, d = _duration(rule.expires_after)
         a["exp_has"].append(has)
@@ -138,6 +148,14 @@ def compile_scheme(scheme: Scheme) -> CompiledScheme:
         a["exp_m"].append(m)
         a["exp_d"].append(d)
         a["rule_rank"].append(rank_of[i])
+        repeat = scheme.repeat_of(rule.id)
+        a["rep_factor"].append(_s(repeat.factor) if repeat is not None else 0)
+        within = None if repeat is None else rule.expires_after \
+            if isinstance(repeat.within, str) else repeat.within
+        _, y, m, d = _duration(within)
+        a["rep_y"].append(y)
+        a["rep_m"].append(m)
+        a["rep_d"].append(d)
         stated: list[Any] = list(rule.effects)  # one loop over every kind of effect
         for effect in stated:
             effects.append(effect)
@@ -193,7 +211,7 @@ def compile_scheme(scheme: Scheme) -> CompiledScheme:
     arrays: dict[str, npt.NDArray[Any]] = {}
     for name, values in a.items():
         dtype = np.int64 if name in ("cap_points", "eff_value", "eff_max", "tier_more",
-                                     "tier_points", "tier_per", "tier_above") \
+                                     "tier_points", "tier_per", "tier_above", "rep_factor") \
             else np.bool_ if name in ("cap_has", "exp_has", "dur_has") else np.int32
         arrays[name] = np.asarray(values, dtype=dtype)
     arrays["group_points"] = np.asarray([_s(g.cap.points) for g in scheme.cap_groups], np.int64)
@@ -259,7 +277,8 @@ def pack(a: dict[str, npt.NDArray[Any]]) -> Packed:
     return Packed(
         rules=table(start[:-1], start[1:], a["cap_has"], a["cap_points"], a["cap_per"],
                     a["group"], a["freq_times"], a["freq_per"], a["same_act"], a["exp_has"],
-                    a["exp_y"], a["exp_m"], a["exp_d"], a["rule_rank"]),
+                    a["exp_y"], a["exp_m"], a["exp_d"], a["rule_rank"], a["rep_factor"],
+                    a["rep_y"], a["rep_m"], a["rep_d"], a["freq_y"], a["freq_m"], a["freq_d"]),
         effects=table(a["eff_kind"], a["eff_value"], a["eff_grade"], a["eff_policy"],
                       a["dur_has"], a["dur_y"], a["dur_m"], a["dur_d"], a["eff_action"],
                       a["eff_flag"], a["eff_window"], a["eff_mode"], a["tier_start"],

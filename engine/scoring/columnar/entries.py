@@ -33,13 +33,13 @@ __all__ = ["decimals", "item_texts", "records", "to_date"]
 EPOCH = date(1970, 1, 1)
 _SMALL = (1 << 63) // 1000
 """Millionths below this in magnitude are billionths in int64."""
-_DECIMAL_FIELDS = {"points", "min", "max", "threshold", "score", "total"}
-_DATE_FIELDS = {"until", "on", "given_on", "since"}
+_DECIMAL_FIELDS = {"points", "min", "max", "threshold", "score", "total", "factor"}
+_DATE_FIELDS = {"until", "on", "given_on", "since", "earlier_on"}
 _KINDS: dict[str, Any] = {cls.kind: cls for cls in (
     L.ScoreSet, L.GradeSet, L.FlagAdded, L.FlagRemoved, L.LapsesOn, L.Lapsed, L.SameAct,
     L.FrequencyLimit, L.CapReached, L.Clamped, L.MissingAttribute, L.NoTierValue,
-    L.NoQuantityTier, L.BelowThreshold, L.AtMost, L.CountTier, L.Accumulated, L.Unquantified,
-    L.Checked)}
+    L.NoQuantityTier, L.BelowThreshold, L.AtMost, L.CountTier, L.Accumulated, L.Repeat,
+    L.Unquantified, L.Checked)}
 
 
 def to_date(day: int) -> date:
@@ -83,11 +83,15 @@ def _record(compiled: CompiledScheme, events: Events, code: int, a: int, b: int,
             return L.SameAct(rule.same_act_as or "")
         if code == R.FREQUENCY:
             assert rule.frequency is not None
-            return L.FrequencyLimit(rule.frequency.times, rule.frequency.per)
+            return L.FrequencyLimit(rule.frequency.times, rule.frequency.window_name)
         if code == R.CAP_RULE:
             assert rule.cap is not None
             return L.CapReached(rule.cap.points, rule.cap.per, None)
         return L.Unquantified(rule.direction)
+    if code == R.REPEAT:
+        repeat = scheme.repeat_of(scheme.rules[a].id)
+        assert repeat is not None
+        return L.Repeat(repeat.factor, to_date(b), repeat.window_name)
     if code == R.CAP_GROUP:
         group = scheme.cap_groups[a]
         return L.CapReached(group.cap.points, group.cap.per, group.id)

@@ -6,8 +6,10 @@ per-rule and per-group period totals, frequency and counting windows, the runnin
 of each accumulated effect (over a rolling window: the amounts still in it, windows.py),
 points waiting to lapse) and every fired rule is applied in declared rule order, each
 effect in declared order, with the same checks in the same order as the durable reducer
-(same act, frequency, the effect's points, the rule's cap, the group's cap, the scale's
-clamp).
+(same act, frequency (over a rolling window: windows.py), a repeat offence's factor, the
+effect's points, the rule's cap, the group's cap, the scale's clamp). For a rule in a
+repeat, the day of its latest counted entry is kept with the subject it belongs to: only
+the latest matters (`scheme_repeats.Repeat`).
 Numbers are int64 millionths (`compile.SCALE`), so the arithmetic is exact.
 
 Calendar periods are monotonic along a subject's events, so one (key, total) pair per
@@ -65,12 +67,20 @@ from creditlab.engine.scoring.columnar.compile import (
     R_EXP_HAS,
     R_EXP_M,
     R_EXP_Y,
+    R_FREQ_D,
+    R_FREQ_M,
     R_FREQ_PER,
     R_FREQ_TIMES,
+    R_FREQ_Y,
     R_GROUP,
     R_RANK,
+    R_REP_D,
+    R_REP_FACTOR,
+    R_REP_M,
+    R_REP_Y,
     R_SAME_ACT,
     ROLLING,
+    SCALE,
     T_ABOVE,
     T_BOUND,
     T_PER,
@@ -87,9 +97,9 @@ __all__ = ["CHANGES", "NOTES", "reduce_scheme"]
 
 # Item codes: notes (why the applied points differ) and changes (what else happened).
 SAME_ACT, FREQUENCY, CAP_RULE, CAP_GROUP, CLAMPED, MISSING, NO_TIER, NO_QUANTITY_TIER, \
-    BELOW, AT_MOST, COUNT_TIER, UNQUANTIFIED, ACCUMULATED = range(1, 14)
+    BELOW, AT_MOST, COUNT_TIER, UNQUANTIFIED, ACCUMULATED, REPEAT = range(1, 15)
 SCORE_SET, GRADE_SET, FLAG_ADDED, FLAG_REMOVED, LAPSES_ON, LAPSED = range(21, 27)
-NOTES = range(1, 14)
+NOTES = range(1, 15)
 CHANGES = range(21, 27)
 
 RULE, LAPSE, FINISH = 0, 1, 2
@@ -326,10 +336,15 @@ def reduce_scheme(rules: Any, effects: Any, tiers: Any, groups: Any, bands: Any,
     # Rolling windows: a row per such effect, as many amounts as a subject's fired rules.
     roll, leaves, amounts, position = rolling_windows(effects[:, E_KIND], effects[:, E_WINDOW],
                                                       9, ROLLING, most)
+    # Frequency limits over rolling windows: a row per such rule, each counted entry one
+    # amount (1) that leaves the window when its length has run.
+    froll, fleaves, famounts, fposition = rolling_windows(
+        np.ones(n_rules, np.int64), rules[:, R_FREQ_PER].copy(), 1, ROLLING, most)
     gs = np.full((groups.shape[0], 2), UNSET, np.int64)
     lp = np.zeros((most, 7), np.int64)
     scratch = np.zeros(most, np.int64)
     scored_here = np.full(n_rules, -1, np.int64)
+    counted_on = np.full((n_rules, 2), UNSET, np.int64)  # (subject, day) per repeat rule
     for s in range(first, n_subjects):
         if not applicable[s]:
             continue
@@ -388,6 +403,15 @@ def reduce_scheme(rules: Any, effects: Any, tiers: Any, groups: Any, bands: Any,
                 if same >= 0 and scored_here[same] == i:
                     blocked = True
                     _item(items, n, e, SAME_ACT, r, 0, 0)
+                elif rules[r, R_FREQ_TIMES] > 0 and rules[r, R_FREQ_PER] == ROLLING:
+                    k = froll[r]
+                    if rolling_total(fleaves, famounts, fposition, k, s, today) \
+                            >= rules[r, R_FREQ_TIMES]:
+                        blocked = True
+                        _item(items, n, e, FREQUENCY, r, 0, 0)
+                    else:
+                        rolling_add(fleaves, famounts, fposition, k, 1, add_duration(
+                            today, rules[r, R_FREQ_Y], rules[r, R_FREQ_M], rules[r, R_FREQ_D]))
                 elif rules[r, R_FREQ_TIMES] > 0:
                     key = periods[rules[r, R_FREQ_PER], i] + base
                     times = rs[r, 3] if rs[r, 2] == key else 0
@@ -397,6 +421,17 @@ def reduce_scheme(rules: Any, effects: Any, tiers: Any, groups: Any, bands: Any,
                     else:
                         rs[r, 2] = key
                         rs[r, 3] = times + 1
+                factor = 0
+                if not blocked and rules[r, R_REP_FACTOR] != 0:
+                    # `Reducer._repeat`: a repeat while within the window of the latest
+                    # counted entry of this rule for this subject.
+                    if counted_on[r, 0] == s and today < add_duration(
+                            counted_on[r, 1], rules[r, R_REP_Y], rules[r, R_REP_M],
+                            rules[r, R_REP_D]):
+                        factor = rules[r, R_REP_FACTOR]
+                        _item(items, n, e, REPEAT, r, counted_on[r, 1], 0)
+                    counted_on[r, 0] = s
+                    counted_on[r, 1] = today
                 e_first = rules[r, R_EFF_START]
                 for j in range(e_first, rules[r, R_EFF_END]):
                     kind = effects[j, E_KIND]
@@ -475,6 +510,17 @@ def reduce_scheme(rules: Any, effects: Any, tiers: Any, groups: Any, bands: Any,
                                 pts = tiers[now, 1]
                                 if effects[j, E_MODE] == 1 and earlier >= 0:
                                     pts -= tiers[earlier, 1]
+                        if factor != 0:
+                            # The rule's points times the factor, both in millionths: exact,
+                            # or the subject is refused as out of range (never rounded).
+                            frac = factor % SCALE
+                            if abs(pts) > LIMIT // factor * SCALE or (
+                                    frac != 0 and abs(pts) >= LIMIT // SCALE) or (
+                                    abs(pts) * frac) % SCALE != 0:
+                                st[S_OVERFLOW] = 1
+                                pts = 0
+                            else:
+                                pts = pts * (factor // SCALE) + pts * frac // SCALE
                         given += pts
                         has_given = True
                         if not blocked:

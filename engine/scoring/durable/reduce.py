@@ -6,8 +6,10 @@ effect order, never in firing order. It reads no clock and does no I/O: the same
 state, event and fired rules always give the same entries.
 
 Order of checks for one rule on one event: `same_act_as` (a duplicated row scores
-once), `frequency` (at most N per calendar period), then for each effect: the points it
-gives, the rule's `cap`, the shared `cap_group`, and the scale's clamp.
+once), `frequency` (at most N per calendar period or rolling window), whether it repeats
+an earlier offence of the rule (`repeats`: its points times the repeat's factor), then for
+each effect: the points it gives, the rule's `cap`, the shared `cap_group`, and the
+scale's clamp.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ from creditlab.engine.scoring.ledger import (
     NoQuantityTier,
     Note,
     NoTierValue,
+    Repeat,
     SameAct,
     ScoreSet,
     Unquantified,
@@ -125,12 +128,17 @@ class Standing:
     rule_totals: dict[tuple[str, str], Decimal] = field(default_factory=dict)
     group_totals: dict[tuple[str, str], Decimal] = field(default_factory=dict)
     rule_times: dict[tuple[str, str], int] = field(default_factory=dict)
+    rule_leaving: dict[str, deque[date]] = field(default_factory=dict)
+    """For a frequency limit over a rolling window: the day each counted entry still in the
+    window leaves it, oldest first (a subject's days only go forward)."""
     rule_counts: dict[tuple[str, str], int] = field(default_factory=dict)
     rule_sums: dict[tuple[str, int, str], Decimal] = field(default_factory=dict)
     """Running totals of `accumulated` effects, by (rule, effect index, window key)."""
     rolling: dict[tuple[str, int], RollingTotal] = field(default_factory=dict)
     """Running totals of `accumulated` effects over rolling windows, by (rule, effect index)."""
     lapsing: list[Lapse] = field(default_factory=list)
+    counted_on: dict[str, date] = field(default_factory=dict)
+    """The day of each repeat rule's latest entry its limits did not block (`repeats`)."""
     scored: int = 0
     unscored: int = 0
 
@@ -151,6 +159,7 @@ class Reducer:
         self.scheme = scheme
         self.groups = {g.id: g for g in scheme.cap_groups}
         self._sources = {r.id: r.source.model_dump(exclude_none=True) for r in scheme.rules}
+        self._repeats = {rid: repeat for repeat in scheme.repeats for rid in repeat.rules}
 
     def start(self, given: StartingPoint | None = None) -> Standing:
         """A standing at the scheme's start, or where the history says the subject starts."""
@@ -248,13 +257,10 @@ class Reducer:
             blocked = True
             notes.append(SameAct(rule.same_act_as))
         elif rule.frequency is not None:
-            key = (rule.id, period_key(rule.frequency.per, day))
-            times = s.rule_times.get(key, 0)
-            if times >= rule.frequency.times:
-                blocked = True
-                notes.append(FrequencyLimit(rule.frequency.times, rule.frequency.per))
-            else:
-                s.rule_times[key] = times + 1
+            blocked = not self._within_frequency(s, rule, day)
+            if blocked:
+                notes.append(FrequencyLimit(rule.frequency.times, rule.frequency.window_name))
+        factor = None if blocked else self._repeat(s, rule, day, notes)
         for index, effect in enumerate(rule.effects):
             if isinstance(effect, (PointsEffect, TiersEffect, QuantityTiersEffect, FormulaEffect,
                                    CountTiersEffect, AccumulatedEffect)):
@@ -264,6 +270,8 @@ class Reducer:
                     notes.append(why)
                 if points is None:
                     continue
+                if factor is not None:
+                    points *= factor
                 given = points if given is None else given + points
                 if not blocked:
                     self._add_points(s, rule, points, day, notes)
@@ -299,6 +307,43 @@ class Reducer:
             band_after=self.band(s), changes=tuple(changes), notes=tuple(notes),
             source=self._sources[rule.id], fidelity=rule.fidelity,
         )
+
+    def _within_frequency(self, s: Standing, rule: Rule, day: date) -> bool:
+        """Whether `rule`'s frequency limit lets this entry count (and if so, count it)."""
+        frequency = rule.frequency
+        assert frequency is not None
+        if isinstance(frequency.per, RollingWindow):
+            leaving = s.rule_leaving.setdefault(rule.id, deque())
+            while leaving and leaving[0] <= day:
+                leaving.popleft()
+            if len(leaving) >= frequency.times:
+                return False
+            leaving.append(add_duration(day, frequency.per.rolling))
+            return True
+        key = (rule.id, period_key(frequency.per, day))
+        times = s.rule_times.get(key, 0)
+        if times >= frequency.times:
+            return False
+        s.rule_times[key] = times + 1
+        return True
+
+    def _repeat(self, s: Standing, rule: Rule, day: date, notes: list[Note]
+                ) -> Decimal | None:
+        """The factor of a repeat offence, when this counted entry of `rule` is one (and a
+        `Repeat` note), else None; either way, it is now the rule's latest counted entry."""
+        repeat = self._repeats.get(rule.id)
+        if repeat is None:
+            return None
+        earlier = s.counted_on.get(rule.id)
+        s.counted_on[rule.id] = day
+        if earlier is None:
+            return None
+        within = rule.expires_after if isinstance(repeat.within, str) else repeat.within
+        assert within is not None  # load refuses `validity` on a rule without one
+        if day >= add_duration(earlier, within):
+            return None
+        notes.append(Repeat(repeat.factor, earlier, repeat.window_name))
+        return repeat.factor
 
     def _points(self, effect: Any, event: Event, s: Standing, rule: Rule,
                 counting: bool, index: int = 0) -> tuple[Decimal | None, Note | None]:
