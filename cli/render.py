@@ -250,7 +250,10 @@ def scheme_detail(s: Scheme, *, seed_only: bool = False) -> Group:
             checks.add_column(col, overflow="fold")
         for k in s.checks:
             fid = k.fidelity + (f": {k.note}" if k.note else "")
-            checks.add_row(*cells(k.id, *describe_check(k), fid, describe_source(k.source)))
+            check_id = Text(k.id)
+            if ("checks", k.id) in marks:
+                check_id.append(f"\n{_was(marks[('checks', k.id)])}", style="yellow")
+            checks.add_row(check_id, *cells(*describe_check(k), fid, describe_source(k.source)))
         parts.append(checks)
     if s.repeats:
         repeats = Table(title="Repeat offences", box=box.SIMPLE_HEAD)

@@ -7,14 +7,15 @@ of three operations, each named by its one key:
 
 - `{set: TARGET, to: VALUE}`: the value at TARGET becomes VALUE (`null` unsets an optional
   field; a whole rule, band or cap group may be set at once);
-- `{remove: TARGET}`: a rule, band, cap group, interpretation or list item is removed (an
-  optional field is unset);
+- `{remove: TARGET}`: a rule, band, cap group, check, repeat, interpretation or list item is
+  removed (an optional field is unset);
 - `{add: LIST, item: {...}, after|before: KEY}`: an item is added to a list (`rules`,
-  `bands`, `cap_groups`, `interpretations`, or a list inside one, `RULE.also`), at the end
-  unless placed beside KEY.
+  `bands`, `cap_groups`, `checks`, `repeats`, `interpretations`, or a list inside one,
+  `RULE.also`), at the end unless placed beside KEY.
 
 A TARGET is a dotted path: `RULE_ID.FIELD[.SUBFIELD...]` (`sn_p_red_light.points`,
 `fz_r_donation.cap.points`), `scale.start`, `bands.LABEL.min`, `cap_groups.ID.cap.per`,
+`checks.ID.at_most`, `repeats.ID.factor`,
 `interpretations.AMBIGUITY.reading`, or any top-level field (`summary`). Items of a list
 are named by their key (a rule's `id`, a band's `label`, a tier's `value`) or by index
 (`effects[1].points`). Two shorthands: a field of a rule's only effect is the rule's
@@ -370,7 +371,8 @@ def _change(data: dict[str, Any], change: Change) -> tuple[str | int, ...]:
         items = get_at(data, path)
     if not isinstance(items, list):
         raise SchemeError(f"{change.add} is not a list; 'add' puts an item into a list "
-                          "(rules, bands, cap_groups, interpretations, RULE.also, ...)")
+                          "(rules, bands, cap_groups, checks, repeats, interpretations, "
+                          "RULE.also, ...)")
     if change.after is not None and change.before is not None:
         raise SchemeError("give 'after' or 'before', not both")
     place = len(items)

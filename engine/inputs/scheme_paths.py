@@ -1,7 +1,8 @@
 """Dotted paths into a scheme's data: where a reform's change or a sweep's setting points.
 
 A path names a rule by its id (`sn_p_red_light.points`), a keyed item of the scheme's
-lists by its key (`bands.B.range.min`, `cap_groups.ID.cap.per`, a tier by its `value`)
+lists by its key (`bands.B.range.min`, `cap_groups.ID.cap.per`, `checks.ID.at_most`,
+`repeats.ID.factor`, a tier by its `value`)
 or a list item by index (`effects[1].points`), with two shorthands: a field of a rule's
 only effect is the rule's, and a band's bounds are the band's.
 """
@@ -34,7 +35,8 @@ __all__ = [
 ]
 
 
-KEYED = {"rules": "id", "bands": "label", "cap_groups": "id", "interpretations": "ambiguity"}
+KEYED = {"rules": "id", "bands": "label", "cap_groups": "id", "checks": "id", "repeats": "id",
+         "interpretations": "ambiguity"}
 """The scheme's lists whose items a target names by key, and the key."""
 
 
@@ -154,8 +156,8 @@ def keyed_path(data: dict[str, Any], name: str, parts: Sequence[str | int],
         if wanted in names:
             return (name, names.index(wanted)), list(parts[n:])
     wanted = str(parts[0]) if parts else ""
-    what = {"rules": "rule", "bands": "band", "cap_groups": "cap group",
-            "interpretations": "interpretation"}[name]
+    what = {"rules": "rule", "bands": "band", "cap_groups": "cap group", "checks": "check",
+            "repeats": "repeat", "interpretations": "interpretation"}[name]
     if name == "rules":
         fields = [k for k in data if k not in KEYED]
         raise SchemeError(f"no rule {wanted!r} in the scheme and no field of that name"
