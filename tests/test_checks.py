@@ -169,8 +169,9 @@ def service_histories(draw: st.DrawFn) -> Any:
 
 def oracle(h) -> set[tuple[str, date]]:
     """Meritown's checks in the seed's words: each civil servant aged 18 who earned no bonus
-    points in a year (from 2020: no volunteering points; 9 hours or fewer earn none) is
-    found wanting on 31 December, if the history reaches it."""
+    points in a year (from 2020: no volunteering points; 9 hours or fewer earn none, and
+    nothing is earned before the 18th birthday) is found wanting on 31 December, if the
+    history reaches it."""
     out = set()
     for sid, subject in h.subjects.items():
         if "civil_servant" not in subject.roles:
@@ -179,9 +180,11 @@ def oracle(h) -> set[tuple[str, date]]:
             day = date(year, 12, 31)
             if day > h.end or subject.age_on(day) < 18:
                 continue
-            # The COVID reward is in force from 2020-01-23, when it no longer counts.
+            # The COVID reward is in force from 2020-01-23, when it no longer counts; hours
+            # given before the 18th birthday are not scored (the scheme's eligibility).
             earned = [e for e in h.events if e.subject == sid and e.day.year == year
-                      and e.type == "volunteer.service" and e.attrs["hours"] >= 10]
+                      and e.type == "volunteer.service" and e.attrs["hours"] >= 10
+                      and subject.age_on(e.day) >= 18]
             if not earned:
                 out.add((sid, day))
     return out

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
 
@@ -30,7 +30,6 @@ from creditlab.engine.inputs.history_parquet import (
 )
 from creditlab.engine.inputs.scheme import Scheme
 from creditlab.engine.inputs.vocabulary import Vocabulary
-from creditlab.engine.scoring.checks import judge_checks
 from creditlab.engine.scoring.digest import combine, subject_digests
 from creditlab.engine.scoring.outcome import Accounting
 
@@ -142,14 +141,8 @@ def replay_part(index: int, events: pa.Table, subjects: pa.Table, schemes: Seque
 
     done = replay_columnar(events, subjects, schemes, starting=starting, end=end)
     replayed = time.perf_counter()
-    checked = judge_checks(done.results, done.ledger, subjects, schemes, starting=starting,
-                           end=end, events=events.num_rows)
-    if checked is not None:
-        done = replace(done, results=checked.results, ledger=checked.ledger)
-    judged = time.perf_counter()
     digests = subject_digests(done.results, done.ledger)
-    seconds = {**done.seconds, "checks": judged - replayed,
-               "digest": time.perf_counter() - judged}
+    seconds = {**done.seconds, "digest": time.perf_counter() - replayed}
     return Part(index, done.results, done.ledger, digests, done.accounting, events.num_rows,
                 subjects.num_rows, seconds)
 

@@ -220,11 +220,6 @@ def _replay_columnar(history: History, ordered: list[Scheme],
     except HistoryError as exc:
         raise HistoryError(exc.reason, file=history.file, line=exc.line,
                            field=exc.field) from None
-    checked = judge_checks(done.results, done.ledger, subjects, ordered,
-                           starting=history.starting, end=history.end,
-                           events=len(history.events))
-    if checked is not None:
-        done = replace(done, results=checked.results, ledger=checked.ledger)
     if progress is not None:
         progress("columnar", len(history.events), len(history.events))
     return Replay(history, tuple(ordered), tuple(done.entries()), tuple(done.outcomes()),

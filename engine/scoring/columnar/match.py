@@ -1,15 +1,19 @@
 """Which rules fire for which events: `scoring.conditions`, as masks over columns.
 
 The events are prepared once (`Events`: sorted by subject, then (at, id); days, period
-keys, ages and attribute columns as numpy arrays) and every scheme's rules are matched
-against them rule by rule, each over the rows of its event types only. The semantics are
-those of `creditlab.engine.scoring.conditions`: a missing attribute meets no condition,
-numbers compare as binary64 doubles (a boolean is a number), dates as days, strings by
-equality; a subject field that is not known meets no condition on it.
+keys and ages as numpy arrays) and every scheme's rules are matched against them rule by
+rule, each over the rows of its event types only. What several rules or schemes read
+alike is worked out once per `Events` and kept there: the rows of a set of event types,
+an attribute over those rows (converted from the table for them alone), the subjects a
+subject condition admits, the rows a scheme scores. The semantics are those of
+`creditlab.engine.scoring.conditions`: a missing attribute meets no condition, numbers
+compare as binary64 doubles (a boolean is a number), dates as days, strings by equality;
+a subject field that is not known meets no condition on it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -23,9 +27,15 @@ import pyarrow.compute as pc
 from creditlab.engine.errors import HistoryError
 from creditlab.engine.inputs.scheme import Condition, Rule, Scheme, SubjectCondition
 
-__all__ = ["Events", "fired_pairs", "prepare_events"]
+__all__ = ["Events", "fired_pairs", "match_scheme", "prepare_events", "scheme_rows"]
 
 EPOCH = date(1970, 1, 1).toordinal()
+
+I64 = npt.NDArray[np.int64]
+I32 = npt.NDArray[np.int32]
+B = npt.NDArray[np.bool_]
+Types = tuple[str, ...]
+"""A set of event types as a key: distinct names, sorted."""
 
 
 def _days(value: date) -> int:
@@ -34,12 +44,13 @@ def _days(value: date) -> int:
 
 @dataclass
 class Column:
-    """An attribute column ready for comparison: `kind` num (float64), date (days) or str
-    (codes into `values`); `valid` says where the event has the attribute."""
+    """An attribute over some rows, ready for comparison: `kind` num (float64), date (days),
+    str (codes into `values`), other, or none (no row has it); `valid` says where the
+    event has the attribute."""
 
     kind: str
     data: npt.NDArray[Any]
-    valid: npt.NDArray[np.bool_]
+    valid: B
     values: list[Any] = field(default_factory=list)
 
 
@@ -50,25 +61,27 @@ class Events:
 
     table: pa.Table
     subjects: pa.Table
-    subject: npt.NDArray[np.int64]
+    subject: I64
     """Each row's subject, an index into `subjects` (sorted by id)."""
-    day: npt.NDArray[np.int64]
-    periods: npt.NDArray[np.int64]
+    day: I64
+    periods: I64
     """Period keys [ever, year, month, week, day] x rows, nondecreasing per subject."""
-    type_rows: dict[str, npt.NDArray[np.int64]]
-    perm: npt.NDArray[np.int64]
+    type_rows: dict[str, I64]
+    """Each event type's rows, ascending."""
+    perm: I64
     """Each sorted row's row in `table`."""
-    position: npt.NDArray[np.int64]
-    id_offsets: npt.NDArray[np.int64]
+    position: I64
+    id_offsets: I64
     id_data: npt.NDArray[np.uint8]
     """The event ids' UTF-8 bytes (rows of `table`): ids compare as their bytes."""
     kind: npt.NDArray[np.object_]
-    born: npt.NDArray[np.int64]
-    born_known: npt.NDArray[np.bool_]
-    born_key: npt.NDArray[np.int64]
-    day_key: npt.NDArray[np.int64]
+    born: I64
+    born_known: B
+    born_key: I64
+    day_key: I64
     """Birth days and event days as `_year_day` keys, for ages."""
-    columns: dict[str, Column] = field(default_factory=dict)
+    memo: dict[Any, Any] = field(default_factory=dict, repr=False)
+    """What is worked out once and read by many rules or schemes (see the methods)."""
 
     @property
     def n(self) -> int:
@@ -81,36 +94,91 @@ class Events:
         whole = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
         return whole.take(pa.array(self.perm[rows]))
 
-    def column(self, name: str) -> Column | None:
-        """The attribute column `name`, converted once; None when the table has none."""
-        if name in self.columns:
-            return self.columns[name]
+    def rows_of(self, types: Types) -> I64:
+        """The rows of any of `types` (a `_types` key), each once: type by type."""
+        key = ("rows", types)
+        if key not in self.memo:
+            parts = [self.type_rows[t] for t in types if t in self.type_rows]
+            self.memo[key] = np.concatenate(parts) if len(parts) > 1 \
+                else parts[0] if parts else np.zeros(0, np.int64)
+        rows: I64 = self.memo[key]
+        return rows
+
+    def attribute(self, name: str, types: Types) -> Column | None:
+        """The attribute `name` over `rows_of(types)`, converted once; None when the table
+        has no such column."""
+        key = ("attr", name, types)
+        if key in self.memo:
+            col: Column | None = self.memo[key]
+            return col
+        rows = self.rows_of(types)
         if name not in self.table.column_names:
-            return None
-        raw = self.table.column(name).combine_chunks().take(pa.array(self.perm))
-        valid = raw.is_valid().to_numpy(zero_copy_only=False)
-        kind = raw.type
-        if pa.types.is_decimal(kind) or pa.types.is_integer(kind) or pa.types.is_boolean(kind) \
-                or pa.types.is_floating(kind):
-            if pa.types.is_boolean(kind):
-                data = pc.fill_null(raw, False).to_numpy(zero_copy_only=False).astype(np.float64)
-            else:
-                encoded = raw.dictionary_encode()
-                floats = np.asarray([float(v) for v in encoded.dictionary.to_pylist()] + [0.0])
-                codes = pc.fill_null(encoded.indices, len(encoded.dictionary))
-                data = floats[codes.to_numpy(zero_copy_only=False)]
-            col = Column("num", data, valid)
-        elif pa.types.is_date(kind):
-            days = pc.fill_null(raw.cast(pa.date32()).cast(pa.int32()), 0)
-            col = Column("date", days.to_numpy(zero_copy_only=False).astype(np.int64), valid)
-        elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
-            encoded = raw.dictionary_encode()
-            codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
-            col = Column("str", codes.astype(np.int64), valid, encoded.dictionary.to_pylist())
+            col = None
+        elif self.table.column(name).null_count == self.n:
+            col = Column("none", np.zeros(0), np.zeros(len(rows), np.bool_))
         else:
-            col = Column("other", np.zeros(self.n), valid)
-        self.columns[name] = col
+            col = _converted(self.values(name, rows))
+        self.memo[key] = col
         return col
+
+    def of_kind(self, kind: str) -> B:
+        """Which subjects are of `kind`."""
+        key = ("kind", kind)
+        if key not in self.memo:
+            self.memo[key] = self.kind == kind
+        mask: B = self.memo[key]
+        return mask
+
+    def rows_of_kind(self, kind: str) -> B:
+        """Which rows are of a subject of `kind`."""
+        key = ("kind rows", kind)
+        if key not in self.memo:
+            self.memo[key] = self.of_kind(kind)[self.subject]
+        mask: B = self.memo[key]
+        return mask
+
+    def ages(self) -> tuple[B, I64]:
+        """Each row's subject: whether its birth day is known, and its age in whole years
+        on the row's day (`Subject.age_on`; meaningless where not known)."""
+        if "ages" not in self.memo:
+            self.memo["ages"] = (self.born_known[self.subject],
+                                 _age(self.born_key[self.subject], self.day_key))
+        ages: tuple[B, I64] = self.memo["ages"]
+        return ages
+
+    def admitted(self, cond: SubjectCondition) -> B:
+        """Which subjects meet `cond`'s roles, residence and hukou (ages are per row)."""
+        key = ("who", tuple(cond.roles_any), tuple(cond.roles_none), cond.residence,
+               cond.hukou)
+        if key not in self.memo:
+            self.memo[key] = _admitted(self.subjects, cond)
+        who: B = self.memo[key]
+        return who
+
+
+def _converted(raw: pa.Array) -> Column:
+    """Attribute values as a `Column` in their order (numbers as doubles, dates as days,
+    strings as codes)."""
+    valid = raw.is_valid().to_numpy(zero_copy_only=False)
+    kind = raw.type
+    if pa.types.is_decimal(kind) or pa.types.is_integer(kind) or pa.types.is_boolean(kind) \
+            or pa.types.is_floating(kind):
+        if pa.types.is_boolean(kind):
+            data = pc.fill_null(raw, False).to_numpy(zero_copy_only=False).astype(np.float64)
+        else:
+            encoded = raw.dictionary_encode()
+            floats = np.asarray([float(v) for v in encoded.dictionary.to_pylist()] + [0.0])
+            codes = pc.fill_null(encoded.indices, len(encoded.dictionary))
+            data = floats[codes.to_numpy(zero_copy_only=False)]
+        return Column("num", data, valid)
+    if pa.types.is_date(kind):
+        days = pc.fill_null(raw.cast(pa.date32()).cast(pa.int32()), 0)
+        return Column("date", days.to_numpy(zero_copy_only=False).astype(np.int64), valid)
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        encoded = raw.dictionary_encode()
+        codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+        return Column("str", codes.astype(np.int64), valid, encoded.dictionary.to_pylist())
+    return Column("other", np.zeros(len(raw)), valid)
 
 
 def prepare_events(events: pa.Table, subjects: pa.Table) -> Events:
@@ -129,21 +197,16 @@ def prepare_events(events: pa.Table, subjects: pa.Table) -> Events:
     position = events.column("position").combine_chunks().to_numpy(
         zero_copy_only=False).astype(np.int64)
     perm = _by_subject(subject, position)
-    at = events.column("at").combine_chunks().to_numpy(zero_copy_only=False)[perm]
-    day = at.astype("datetime64[D]").astype(np.int64)
-    periods = np.stack([
-        np.zeros_like(day), at.astype("datetime64[Y]").astype(np.int64),
-        at.astype("datetime64[M]").astype(np.int64), (day + 3) // 7, day])
+    at = events.column("at").combine_chunks().to_numpy(zero_copy_only=False)
+    day = at.astype("datetime64[D]").astype(np.int64)[perm]
+    periods, day_key = _calendar(day)
     types = events.column("type").combine_chunks().dictionary_encode()
-    codes = types.indices.to_numpy(zero_copy_only=False)[perm]
-    order = np.argsort(codes, kind="stable")
+    codes = _narrow(types.indices.to_numpy(zero_copy_only=False), len(types.dictionary))[perm]
+    order = np.argsort(codes, kind="stable")  # a radix sort: codes are 8 or 16 bits
     bounds = np.searchsorted(codes[order], np.arange(len(types.dictionary) + 1))
     type_rows = {t: order[bounds[i]:bounds[i + 1]]
                  for i, t in enumerate(types.dictionary.to_pylist())}
-    ids = events.column("id").combine_chunks().cast(pa.large_string())
-    id_offsets = np.frombuffer(ids.buffers()[1], np.int64)[ids.offset:ids.offset + len(ids) + 1]
-    id_data = np.frombuffer(ids.buffers()[2], np.uint8) if ids.buffers()[2] is not None \
-        else np.zeros(0, np.uint8)
+    id_offsets, id_data = _id_bytes(events.column("id").combine_chunks())
     born = subjects.column("born").combine_chunks().cast(pa.date32())
     born_days = pc.fill_null(born.cast(pa.int32()), 0).to_numpy(zero_copy_only=False)
     return Events(
@@ -153,62 +216,166 @@ def prepare_events(events: pa.Table, subjects: pa.Table) -> Events:
         kind=np.asarray(subjects.column("kind").to_pylist(), dtype=object),
         born=born_days.astype(np.int64),
         born_known=born.is_valid().to_numpy(zero_copy_only=False),
-        born_key=_year_day(born_days.astype(np.int64)), day_key=_year_day(day))
+        born_key=_year_day(born_days.astype(np.int64)), day_key=day_key)
 
 
-def _by_subject(subject: npt.NDArray[np.int64], position: npt.NDArray[np.int64]
-                ) -> npt.NDArray[np.int64]:
-    """The rows in (subject, position) order, ties in row order: by one integer key when
-    both fit in it and no two keys are equal (any sort is then the stable one)."""
-    if len(position) and int(position.min()) >= 0 and int(position.max()) < (1 << 32) \
+def _narrow(codes: npt.NDArray[Any], count: int) -> npt.NDArray[Any]:
+    """`count` codes in the narrowest unsigned type (numpy's stable sort of 8- and 16-bit
+    integers is a radix sort)."""
+    if count <= 1 << 8:
+        return codes.astype(np.uint8)
+    if count <= 1 << 16:
+        return codes.astype(np.uint16)
+    return codes.astype(np.int64)
+
+
+def _id_bytes(ids: pa.Array) -> tuple[I64, npt.NDArray[np.uint8]]:
+    """The ids' offsets (int64) into their UTF-8 bytes, without copying the bytes when the
+    column already holds them."""
+    if not pa.types.is_string(ids.type):
+        ids = ids.cast(pa.large_string())
+    width = np.int32 if pa.types.is_string(ids.type) else np.int64
+    offsets = np.frombuffer(ids.buffers()[1], width)[ids.offset:ids.offset + len(ids) + 1]
+    data = np.frombuffer(ids.buffers()[2], np.uint8) if ids.buffers()[2] is not None \
+        else np.zeros(0, np.uint8)
+    wide = offsets.astype(np.int64)
+    # Read-only, as arrays over Arrow's buffers are: the reducer is compiled for that type.
+    wide.flags.writeable = False
+    return wide, data
+
+
+def _calendar(day: I64) -> tuple[I64, I64]:
+    """Period keys [ever, year, month, week, day] x rows and `_year_day` keys of `day`.
+
+    Years, months and keys are worked out once per distinct day of the span the rows
+    cover (a history spans far fewer days than it has events), then looked up."""
+    n = len(day)
+    periods = np.empty((5, n), np.int64)
+    periods[0] = 0
+    np.floor_divide(day + 3, 7, out=periods[3])
+    periods[4] = day
+    lowest = int(day.min()) if n else 0
+    span = int(day.max()) - lowest + 1 if n else 0
+    if span > max(n, 1 << 16):
+        d = day.astype("datetime64[D]")
+        periods[1] = d.astype("datetime64[Y]").astype(np.int64)
+        periods[2] = d.astype("datetime64[M]").astype(np.int64)
+        return periods, _year_day(day)
+    every = np.arange(lowest, lowest + span, dtype=np.int64)
+    d = every.astype("datetime64[D]")
+    offset = day - lowest
+    np.take(d.astype("datetime64[Y]").astype(np.int64), offset, out=periods[1])
+    np.take(d.astype("datetime64[M]").astype(np.int64), offset, out=periods[2])
+    key: I64 = np.take(_year_day(every), offset)
+    return periods, key
+
+
+def _by_subject(subject: I64, position: I64) -> I64:
+    """The rows in (subject, position) order, ties in row order: a stable sort by subject
+    when the rows are in position order (a radix sort when subjects fit 16 bits), else by
+    one integer key when both fit in it and no two keys are equal (any sort is then the
+    stable one)."""
+    if not len(position):
+        return np.zeros(0, np.int64)
+    if bool(np.all(position[1:] >= position[:-1])):
+        order: I64 = np.argsort(_narrow(subject, int(subject.max()) + 1), kind="stable")
+        return order
+    if int(position.min()) >= 0 and int(position.max()) < (1 << 32) \
             and int(subject.max()) < (1 << 30):
         key = (subject << 32) | position
-        order: npt.NDArray[np.int64] = np.argsort(key)
+        order = np.argsort(key)
         ordered = key[order]
         if not np.any(ordered[1:] == ordered[:-1]):
             return order
-    stable: npt.NDArray[np.int64] = np.lexsort((position, subject))
+    stable: I64 = np.lexsort((position, subject))
     return stable
 
 
-def fired_pairs(ev: Events, scheme: Scheme, applicable: npt.NDArray[np.bool_]
-                ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]:
+def scheme_rows(ev: Events, scheme: Scheme, end: date | None) -> tuple[B, B]:
+    """(`eligible_at`, `scored_rows`) of `scheme`, shared by the schemes that score the
+    same subjects alike (the arrays are shared: read them only)."""
+    rule = scheme.eligibility
+    key = ("scheme rows", scheme.subject_kind, end,
+           None if rule is None else (rule.min_age, rule.age_unknown))
+    if key not in ev.memo:
+        applicable = eligible_at(ev, scheme, end)
+        ev.memo[key] = (applicable, scored_rows(ev, scheme, applicable))
+    rows: tuple[B, B] = ev.memo[key]
+    return rows
+
+
+def match_scheme(ev: Events, scheme: Scheme, scored: B) -> tuple[I64, I32, I64]:
+    """(row, rule) of every rule of `scheme` that fires on a `scored` row, sorted by row
+    then rule index, and where each row's pairs start (`ev.n` + 1 offsets)."""
+    every = bool(scored.all())
+    fired: list[tuple[int, I64]] = []
+    for index, rule in enumerate(scheme.rules):
+        types = _types(rule.match.types)
+        rows = ev.rows_of(types)
+        if not len(rows):
+            continue
+        mask = _fires(ev, rule, types, rows)
+        if not every:
+            mask = scored[rows] if mask is None else mask & scored[rows]
+        if mask is not None:
+            rows = rows[mask]
+        if len(rows):
+            fired.append((index, rows))
+    return _row_order(ev.n, fired)
+
+
+def fired_pairs(ev: Events, scheme: Scheme, applicable: B) -> tuple[I64, I32]:
     """(row, rule) of every rule of `scheme` that fires, sorted by row then rule index.
 
     `applicable` marks the subjects (indexes into `ev.subjects`) the scheme scores.
     """
-    rows_out: list[npt.NDArray[np.int64]] = []
-    rules_out: list[npt.NDArray[np.int32]] = []
-    for index, rule in enumerate(scheme.rules):
-        parts = [ev.type_rows[t] for t in rule.match.types if t in ev.type_rows]
-        if not parts:
-            continue
-        rows = np.concatenate(parts) if len(parts) > 1 else parts[0]
-        rows = rows[applicable[ev.subject[rows]]]
-        if len(rows):
-            rows = rows[_fires(ev, rule, rows)]
-        rows_out.append(rows)
-        rules_out.append(np.full(len(rows), index, np.int32))
-    if not rows_out:
-        return np.zeros(0, np.int64), np.zeros(0, np.int32)
-    rows_all = np.concatenate(rows_out)
-    rules_all = np.concatenate(rules_out)
-    # A row meets a rule at most once: (row, rule) keys are distinct, any sort will do.
-    order = np.argsort(rows_all * len(scheme.rules) + rules_all)
-    return rows_all[order], rules_all[order]
+    rows, rules, _ = match_scheme(ev, scheme, applicable[ev.subject])
+    return rows, rules
 
 
-def _fires(ev: Events, rule: Rule, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
-    day = ev.day[rows]
-    mask = np.ones(len(rows), np.bool_)
-    if rule.effective_from is not None:
-        mask &= day >= _days(rule.effective_from)
-    if rule.effective_to is not None:
-        mask &= day <= _days(rule.effective_to)
+def _types(types: Sequence[str]) -> Types:
+    return tuple(sorted(set(types)))
+
+
+def _row_order(n: int, fired: list[tuple[int, I64]]) -> tuple[I64, I32, I64]:
+    """The pairs of `fired` ((rule, its rows) by rule index, a row at most once per rule)
+    in (row, rule) order, placed by counting rather than sorted: a row's pairs start where
+    the counts of the rows before it sum to, and rules fill them in index order."""
+    start = np.zeros(n + 1, np.int64)
+    if not fired:
+        return np.zeros(0, np.int64), np.zeros(0, np.int32), start
+    every = np.concatenate([rows for _, rows in fired]) if len(fired) > 1 else fired[0][1]
+    counts = np.bincount(every, minlength=n)
+    np.cumsum(counts, out=start[1:])
+    rows_out = np.empty(len(every), np.int64)
+    rules_out = np.empty(len(every), np.int32)
+    once = np.count_nonzero(counts) == len(every)  # no row fires two rules
+    free = start[:-1] if once else start[:-1].copy()
+    for index, rows in fired:
+        at = free[rows]
+        if not once:
+            free[rows] = at + 1
+        rows_out[at] = rows
+        rules_out[at] = index
+    return rows_out, rules_out, start
+
+
+def _fires(ev: Events, rule: Rule, types: Types, rows: I64) -> B | None:
+    """Which of `rows` (`ev.rows_of(types)`) `rule` fires on; None: all of them."""
+    mask: B | None = None
+    if rule.effective_from is not None or rule.effective_to is not None:
+        day = ev.day[rows]
+        mask = np.ones(len(rows), np.bool_)
+        if rule.effective_from is not None:
+            mask &= day >= _days(rule.effective_from)
+        if rule.effective_to is not None:
+            mask &= day <= _days(rule.effective_to)
     for cond in rule.match.where:
-        mask &= _holds(ev, cond, rows)
-    if rule.match.subject is not None:
-        mask &= _subject_holds(ev, rule.match.subject, rows)
+        holds = _holds(ev, cond, types, len(rows))
+        mask = holds if mask is None else mask & holds
+    if rule.match.subject is not None and (mask is None or mask.any()):
+        holds = _subject_holds(ev, rule.match.subject, types, rows)
+        mask = holds if mask is None else mask & holds
     return mask
 
 
@@ -223,18 +390,19 @@ def _constant(value: Any) -> tuple[str, Any]:
     return ("str" if isinstance(value, str) else "other"), value
 
 
-def _holds(ev: Events, cond: Condition, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
-    col = ev.column(cond.attr)
-    if col is None:
-        return np.zeros(len(rows), np.bool_)
-    valid = col.valid[rows]
-    data = col.data[rows]
+def _holds(ev: Events, cond: Condition, types: Types, n: int) -> B:
+    """Which of the `n` rows of `types` meet `cond`."""
+    col = ev.attribute(cond.attr, types)
+    if col is None or col.kind == "none":
+        return np.zeros(n, np.bool_)
+    valid = col.valid
+    data = col.data
     if cond.op == "in":
         assert isinstance(cond.value, list)
         if col.kind != "str":
-            return np.zeros(len(rows), np.bool_)
+            return np.zeros(n, np.bool_)
         wanted = [i for i, v in enumerate(col.values) if v in cond.value]
-        within: npt.NDArray[np.bool_] = valid & np.isin(data, wanted)
+        within: B = valid & np.isin(data, wanted)
         return within
     kind, target = _constant(cond.value)
     if col.kind == "str" and kind == "str":
@@ -243,21 +411,20 @@ def _holds(ev: Events, cond: Condition, rows: npt.NDArray[np.int64]) -> npt.NDAr
     elif col.kind == kind and kind in ("num", "date"):
         equal = data == target
     else:
-        equal = np.zeros(len(rows), np.bool_)
+        equal = np.zeros(n, np.bool_)
     if cond.op in ("eq", "ne"):
-        same: npt.NDArray[np.bool_] = valid & (equal if cond.op == "eq" else ~equal)
+        same: B = valid & (equal if cond.op == "eq" else ~equal)
         return same
     if col.kind != kind or kind not in ("num", "date"):
-        return np.zeros(len(rows), np.bool_)
+        return np.zeros(n, np.bool_)
     compare = {"gt": np.greater, "gte": np.greater_equal, "lt": np.less,
                "lte": np.less_equal}[cond.op]
-    holds: npt.NDArray[np.bool_] = valid & compare(data, target)
+    holds: B = valid & compare(data, target)
     return holds
 
 
-def _subject_holds(ev: Events, cond: SubjectCondition, rows: npt.NDArray[np.int64]
-                   ) -> npt.NDArray[np.bool_]:
-    subjects = ev.subjects
+def _admitted(subjects: pa.Table, cond: SubjectCondition) -> B:
+    """Which `subjects` meet `cond`'s roles, residence and hukou."""
     who = np.ones(subjects.num_rows, np.bool_)
     if cond.roles_any or cond.roles_none:
         roles = subjects.column("roles").combine_chunks()
@@ -274,36 +441,46 @@ def _subject_holds(ev: Events, cond: SubjectCondition, rows: npt.NDArray[np.int6
         if wanted is not None:
             equal = pc.fill_null(pc.equal(subjects.column(name), wanted), False)
             who &= equal.to_numpy(zero_copy_only=False)
-    mask = who[ev.subject[rows]]
-    if cond.min_age is None and cond.max_age is None:
-        return mask
-    sub = ev.subject[rows]
-    mask &= ev.born_known[sub]
-    age = _age(ev.born_key[sub], ev.day_key[rows])
-    if cond.min_age is not None:
-        mask &= age >= cond.min_age
-    if cond.max_age is not None:
-        mask &= age <= cond.max_age
+    return who
+
+
+def _subject_holds(ev: Events, cond: SubjectCondition, types: Types, rows: I64) -> B:
+    """Which of `rows` (`ev.rows_of(types)`) meet `cond`: worked out once per set of types
+    and condition, as many rules of a scheme share both."""
+    key = ("subject", types, tuple(cond.roles_any), tuple(cond.roles_none), cond.residence,
+           cond.hukou, cond.min_age, cond.max_age)
+    if key in ev.memo:
+        held: B = ev.memo[key]
+        return held
+    mask: B = ev.admitted(cond)[ev.subject[rows]]
+    if cond.min_age is not None or cond.max_age is not None:
+        known, ages = ev.ages()
+        mask &= known[rows]
+        age = ages[rows]
+        if cond.min_age is not None:
+            mask &= age >= cond.min_age
+        if cond.max_age is not None:
+            mask &= age <= cond.max_age
+    ev.memo[key] = mask
     return mask
 
 
-def scored_rows(ev: Events, scheme: Scheme, applicable: npt.NDArray[np.bool_]
-                ) -> npt.NDArray[np.bool_]:
+def scored_rows(ev: Events, scheme: Scheme, applicable: B) -> B:
     """Which (sorted) rows `scheme` scores: its subjects' (`applicable`), on days they are
     eligible (`conditions.scored_on`)."""
     rows = applicable[ev.subject]
     rule = scheme.eligibility
     if rule is None:
         return rows
-    known = ev.born_known[ev.subject]
-    old_enough = _age(ev.born_key[ev.subject], ev.day_key) >= rule.min_age
-    unknown: npt.NDArray[np.bool_] = np.full(ev.n, rule.age_unknown == "scored")
+    known, ages = ev.ages()
+    old_enough = ages >= rule.min_age
+    unknown: B = np.full(ev.n, rule.age_unknown == "scored")
     return rows & np.where(known, old_enough, unknown)
 
 
-def eligible_at(ev: Events, scheme: Scheme, end: date | None) -> npt.NDArray[np.bool_]:
+def eligible_at(ev: Events, scheme: Scheme, end: date | None) -> B:
     """Which subjects `scheme` gives a result: of its kind and, by `end`, eligible."""
-    kind: npt.NDArray[np.bool_] = ev.kind == scheme.subject_kind
+    kind: B = ev.of_kind(scheme.subject_kind).copy()
     rule = scheme.eligibility
     if rule is None or end is None:
         return kind
@@ -312,13 +489,13 @@ def eligible_at(ev: Events, scheme: Scheme, end: date | None) -> npt.NDArray[np.
     return kind & np.where(ev.born_known, old_enough, rule.age_unknown == "scored")
 
 
-def _age(born: npt.NDArray[np.int64], day: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+def _age(born: I64, day: I64) -> I64:
     """Whole years from `born` to `day` (both as `_year_day` keys): `Subject.age_on`."""
-    age: npt.NDArray[np.int64] = (day >> 10) - (born >> 10) - ((day & 1023) < (born & 1023))
+    age: I64 = (day >> 10) - (born >> 10) - ((day & 1023) < (born & 1023))
     return age
 
 
-def _year_day(days: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+def _year_day(days: I64) -> I64:
     """Days since 1970 as year << 10 | month << 5 | day: ages are differences of years,
     less one before the birthday (the low bits compare like (month, day))."""
     d = days.astype("datetime64[D]")
@@ -327,5 +504,5 @@ def _year_day(days: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     year = y.astype(np.int64) + 1970
     month = (m - y.astype("datetime64[M]")).astype(np.int64) + 1
     mday = (d - m.astype("datetime64[D]")).astype(np.int64) + 1
-    key: npt.NDArray[np.int64] = (year << 10) | (month << 5) | mday
+    key: I64 = (year << 10) | (month << 5) | mday
     return key

@@ -27,8 +27,15 @@ from creditlab.engine.canonical import number
 from creditlab.engine.errors import HistoryError, did_you_mean
 from creditlab.engine.inputs.history import StartingPoint
 from creditlab.engine.inputs.scheme import Scheme
+from creditlab.engine.scoring.checks import judge_checks
 from creditlab.engine.scoring.columnar import reduce as R
-from creditlab.engine.scoring.columnar.compile import CompiledScheme, compile_scheme, pack, scaled
+from creditlab.engine.scoring.columnar.compile import (
+    CompiledScheme,
+    Packed,
+    compile_scheme,
+    pack,
+    scaled,
+)
 from creditlab.engine.scoring.columnar.entries import decimals, records
 from creditlab.engine.scoring.columnar.ledger_table import (
     SchemeEntries,
@@ -38,10 +45,9 @@ from creditlab.engine.scoring.columnar.ledger_table import (
 from creditlab.engine.scoring.columnar.match import (
     EPOCH,
     Events,
-    eligible_at,
-    fired_pairs,
+    match_scheme,
     prepare_events,
-    scored_rows,
+    scheme_rows,
 )
 from creditlab.engine.scoring.columnar.values import effect_points
 from creditlab.engine.scoring.ledger import LedgerEntry
@@ -64,7 +70,8 @@ class ColumnarReplay:
     schemes: tuple[Scheme, ...] = field(default=(), repr=False)
     seconds: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
     """Where the time went: `match` (indexing events, matching rules, their values),
-    `reduce` (the compiled reducer) and `tables` (results and ledger as Arrow tables)."""
+    `reduce` (the compiled reducer), `tables` (results and ledger as Arrow tables) and
+    `checks` (periodic checks judged on them)."""
 
     def outcomes(self) -> list[Outcome]:
         """The results as records, in the durable replay's order (subject, scheme)."""
@@ -78,6 +85,8 @@ class ColumnarReplay:
         """The ledger as records, equal to the durable replay's, in its order."""
         sources = {(s.id, r.id): (r.source.model_dump(exclude_none=True), r.fidelity)
                    for s in self.schemes for r in s.rules}
+        sources.update({(s.id, c.id): (c.source.model_dump(exclude_none=True), c.fidelity)
+                        for s in self.schemes for c in s.checks})
         out = []
         for row in self.ledger.to_pylist():
             source, _ = sources[(row["scheme"], row["rule"])]
@@ -124,6 +133,11 @@ def replay_columnar(events: pa.Table, subjects: pa.Table, schemes: Sequence[Sche
         result = result.take(pa.array(np.argsort(np.concatenate(keys), kind="stable")))
     ledger = ledger_table(ev, entries)
     clock.lap("tables")
+    checked = judge_checks(result, ledger, subjects, schemes, starting=starting, end=end,
+                           events=events.num_rows)
+    if checked is not None:  # periodic checks, judged on the ledger (scoring/checks.py)
+        result, ledger = checked.results, checked.ledger
+    clock.lap("checks")
     return ColumnarReplay(result, ledger, tuple(accounting), tuple(schemes), clock.seconds)
 
 
@@ -131,7 +145,8 @@ class _Clock:
     """Seconds summed by stage, each lap charged to the stage that just ended."""
 
     def __init__(self) -> None:
-        self.seconds: dict[str, float] = {"match": 0.0, "reduce": 0.0, "tables": 0.0}
+        self.seconds: dict[str, float] = {"match": 0.0, "reduce": 0.0, "tables": 0.0,
+                                          "checks": 0.0}
         self._last = time.perf_counter()
 
     def lap(self, stage: str) -> None:
@@ -175,22 +190,32 @@ def _starts(ev: Events, compiled: CompiledScheme, applicable: npt.NDArray[np.boo
     return score, grade
 
 
+_COMPILED: dict[int, tuple[Scheme, CompiledScheme, Packed]] = {}
+"""Schemes compiled in this process, by the scheme object's identity (a scheme is a
+frozen model): a city is replayed partition by partition through the same schemes."""
+
+
+def _compiled(scheme: Scheme) -> tuple[CompiledScheme, Packed]:
+    """`scheme` compiled and packed, once per process while the object lives here."""
+    known = _COMPILED.get(id(scheme))
+    if known is None or known[0] is not scheme:
+        if len(_COMPILED) >= 256:
+            _COMPILED.clear()
+        compiled = compile_scheme(scheme)
+        known = _COMPILED[id(scheme)] = (scheme, compiled, pack(compiled.arrays))
+    return known[1], known[2]
+
+
 def _replay_scheme(ev: Events, subj_start: npt.NDArray[np.int64], index: int, scheme: Scheme,
                    starting: Sequence[StartingPoint], end: date | None, clock: _Clock
                    ) -> tuple[pa.Table, npt.NDArray[np.int64], SchemeEntries, Accounting]:
     clock.lap("tables")  # the previous scheme's results
-    compiled = compile_scheme(scheme)
-    applicable = eligible_at(ev, scheme, end)
-    scored_row = scored_rows(ev, scheme, applicable)
+    compiled, packed = _compiled(scheme)
+    applicable, scored_row = scheme_rows(ev, scheme, end)
     start_score, start_grade = _starts(ev, compiled, applicable, starting)
-    rows, rules = fired_pairs(ev, scheme, applicable)
-    if scheme.eligibility is not None:
-        keep = scored_row[rows]
-        rows, rules = rows[keep], rules[keep]
+    # Only scored rows are matched: a row of a subject not yet eligible fires nothing.
+    rows, rules, pair_start = match_scheme(ev, scheme, scored_row)
     slot_start, slot_status, slot_points = effect_points(ev, compiled, rows, rules)
-    packed = pack(compiled.arrays)
-    pair_start = np.zeros(ev.n + 1, np.int64)  # rows are sorted: counts, summed
-    np.cumsum(np.bincount(rows, minlength=ev.n), out=pair_start[1:])
     n_subjects = ev.subjects.num_rows
     outcome = np.zeros((n_subjects, 4), np.int64)
     flags = np.zeros((n_subjects, len(compiled.flags)), np.bool_)
@@ -230,8 +255,9 @@ def _replay_scheme(ev: Events, subj_start: npt.NDArray[np.int64], index: int, sc
     results = _results(ev, compiled, chosen, start_score, outcome, flags)
     scored = int(outcome[chosen, 2].sum())
     unscored = int(outcome[chosen, 3].sum())
-    of_kind = (ev.kind == scheme.subject_kind)[ev.subject]
-    ineligible = int(np.count_nonzero(of_kind & ~scored_row))
+    # Scored rows are rows of the scheme's kind: the others of that kind are ineligible.
+    ineligible = int(np.count_nonzero(ev.rows_of_kind(scheme.subject_kind))) \
+        - int(np.count_nonzero(scored_row))
     return results, chosen, ledger, Accounting(scheme.id, ev.n, scored, unscored,
                                        ev.n - scored - unscored, ineligible)
 
