@@ -377,7 +377,7 @@ def _merged(ledger: pa.Table, found: list[Findings], events: int) -> tuple[pa.Ta
     order = np.argsort(np.concatenate([np.arange(n, dtype=np.int64) * 2 + 1, new_keys]),
                        kind="stable")
     added = _entries_table(found, new_position, ranks, names, ledger)
-    return _renumbered(_concat(ledger, added).take(pa.array(order))), order
+    return _renumbered(_interleaved(ledger, added, order)), order
 
 
 def _renumbered(ledger: pa.Table) -> pa.Table:
@@ -455,33 +455,77 @@ def _numbers(scaled: I64) -> pa.Array:
     return pa.Array.from_buffers(NUMBER, scaled.size, [None, pa.py_buffer(words.tobytes())])
 
 
-def _concat(ledger: pa.Table, added: pa.Table) -> pa.Table:
-    """The ledger's rows, then `added`'s; a dictionary column keeps a sorted dictionary."""
+def _interleaved(ledger: pa.Table, added: pa.Table, order: I64) -> pa.Table:
+    """Row `order[i]` of the ledger's rows followed by `added`'s, column by column: fixed-width
+    values gathered with numpy, text by Arrow's take. A dictionary column keeps the
+    ledger's dictionary, the findings' new values appended (sorted) after it."""
+    n = ledger.num_rows
+    merged_at = np.flatnonzero(order >= n)  # where each finding lands, in merged order
+    splice = _Splice(merged_at - np.arange(merged_at.size), order[merged_at] - n)
     columns = []
     for field in ledger.schema:
-        old = ledger.column(field.name).combine_chunks() if ledger.num_rows else \
-            pa.array([], field.type)
+        old = _array(ledger.column(field.name), field.type)
         new = added.column(field.name).combine_chunks()
-        if pa.types.is_dictionary(field.type):
-            columns.append(_coded_concat(old, new, field.type))
+        kind = field.type
+        if pa.types.is_dictionary(kind):
+            known = old.dictionary.to_pylist()
+            extra = sorted({v for v in new.to_pylist() if v is not None} - set(known))
+            dictionary = pa.array(known + extra, kind.value_type)
+            codes = splice(
+                pc.fill_null(old.indices, 0).to_numpy(zero_copy_only=False).astype(np.int32),
+                pc.fill_null(pc.index_in(new, value_set=dictionary), 0).to_numpy(
+                    zero_copy_only=False).astype(np.int32))
+            valid = _valid(old, new, splice)
+            columns.append(pa.DictionaryArray.from_arrays(
+                pa.array(codes.astype(np.int32), kind.index_type, mask=~valid), dictionary))
+        elif pa.types.is_decimal(kind):
+            words = splice(_words(old), _words(new.cast(kind)))
+            valid = _valid(old, new, splice)
+            columns.append(pa.Array.from_buffers(
+                kind, len(order), [pa.array(valid).buffers()[1] if not valid.all() else None,
+                                   pa.py_buffer(np.ascontiguousarray(words).tobytes())]))
+        elif pa.types.is_integer(kind) or pa.types.is_date(kind):
+            plain = pa.int32() if pa.types.is_date32(kind) else kind
+            values = splice(old.cast(plain).to_numpy(zero_copy_only=False),
+                            new.cast(kind).cast(plain).to_numpy(zero_copy_only=False))
+            columns.append(pa.array(values, plain).cast(kind))
         else:
-            columns.append(pa.concat_arrays([old, new.cast(field.type)]))
+            columns.append(pa.concat_arrays([old, new.cast(kind)]).take(pa.array(order)))
     return pa.Table.from_arrays(columns, schema=ledger.schema)
 
 
-def _coded_concat(old: pa.Array, new: pa.Array, kind: pa.DataType) -> pa.Array:
-    values = sorted({v for v in old.dictionary.to_pylist() if v is not None}
-                    | {v for v in new.to_pylist() if v is not None})
-    dictionary = pa.array(values, kind.value_type)
-    remap = np.append(pc.index_in(old.dictionary, value_set=dictionary).to_numpy(
-        zero_copy_only=False), 0).astype(np.int64)  # the last: for nulls
-    missing = old.is_null().to_numpy(zero_copy_only=False)
-    old_idx = pc.fill_null(old.indices, len(remap) - 1).to_numpy(zero_copy_only=False)
-    old_codes = remap[old_idx.astype(np.int64)]
-    new_codes = pc.index_in(new, value_set=dictionary)
-    indices = pa.concat_arrays([pa.array(old_codes, kind.index_type, mask=missing),
-                                new_codes.cast(kind.index_type)])
-    return pa.DictionaryArray.from_arrays(indices, dictionary)
+def _array(column: pa.ChunkedArray, kind: pa.DataType) -> pa.Array:
+    return column.combine_chunks() if column.num_chunks else pa.array([], kind)
+
+
+@dataclass(frozen=True)
+class _Splice:
+    """The findings' rows put between the ledger's: `before[k]` is the ledger row the kth
+    finding (in merged order) goes before, `rows[k]` its row among the findings. A copy
+    with insertions, cheaper than gathering every row."""
+
+    before: I64
+    rows: I64
+
+    def __call__(self, old: npt.NDArray[Any], new: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        spliced: npt.NDArray[Any] = np.insert(old, self.before, new[self.rows], axis=0)
+        return spliced
+
+
+def _valid(old: pa.Array, new: pa.Array, splice: _Splice) -> npt.NDArray[np.bool_]:
+    valid: npt.NDArray[np.bool_] = splice(old.is_valid().to_numpy(zero_copy_only=False),
+                                          new.is_valid().to_numpy(zero_copy_only=False))
+    return valid
+
+
+def _words(array: pa.Array) -> I64:
+    """decimal128 values as (rows, 2) little-endian int64 words (nulls: whatever is there)."""
+    n = len(array)
+    if n == 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    words: I64 = np.frombuffer(array.buffers()[1], dtype=np.int64,
+                               count=2 * (n + array.offset))[2 * array.offset:].reshape(n, 2)
+    return words
 
 
 def _with_flags(results: pa.Table, flagged: list[tuple[I64, list[str]]]
