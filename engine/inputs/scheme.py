@@ -63,6 +63,8 @@ from creditlab.engine.inputs.scheme_values import (
     SeedSource,
     Source,
     SubjectCondition,
+    dates_ordered,
+    in_date_range,
 )
 from creditlab.engine.model import Model
 
@@ -248,15 +250,11 @@ class Rule(Cited):
     @field_validator("effective_from", "effective_to")
     @classmethod
     def _date_in_range(cls, value: date | None) -> date | None:
-        if value is not None and not EARLIEST <= value <= LATEST:
-            raise ValueError(f"dates lie between {EARLIEST} and {LATEST}")
-        return value
+        return in_date_range(value)
 
     @model_validator(mode="after")
     def _dates_ordered(self) -> Rule:
-        if (self.effective_from and self.effective_to
-                and self.effective_from > self.effective_to):
-            raise ValueError("effective_from is after effective_to")
+        dates_ordered(self.effective_from, self.effective_to)
         return self
 
 

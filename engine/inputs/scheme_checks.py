@@ -31,11 +31,11 @@ from pydantic import Field, field_validator, model_validator
 
 from creditlab.engine.inputs.scheme_effects import ListEffect
 from creditlab.engine.inputs.scheme_values import (
-    EARLIEST,
-    LATEST,
     Cited,
     Exact,
     SubjectCondition,
+    dates_ordered,
+    in_date_range,
 )
 from creditlab.engine.model import Model
 
@@ -74,9 +74,7 @@ class Check(Cited):
     @field_validator("effective_from", "effective_to")
     @classmethod
     def _date_in_range(cls, value: date | None) -> date | None:
-        if value is not None and not EARLIEST <= value <= LATEST:
-            raise ValueError(f"dates lie between {EARLIEST} and {LATEST}")
-        return value
+        return in_date_range(value)
 
     @model_validator(mode="after")
     def _well_formed(self) -> Check:
@@ -85,9 +83,7 @@ class Check(Cited):
         if self.ends_on is not None and self.every != "week":
             raise ValueError("'ends_on' is the weekday a week ends on; months and years end "
                              "on their last day")
-        if (self.effective_from and self.effective_to
-                and self.effective_from > self.effective_to):
-            raise ValueError("effective_from is after effective_to")
+        dates_ordered(self.effective_from, self.effective_to)
         if any(e.action != "add" for e in self.effects):
             raise ValueError("a check adds list states ('action: add'); it does not remove "
                              "what rules give")

@@ -33,6 +33,8 @@ __all__ = [
     "SeedSource",
     "Source",
     "SubjectCondition",
+    "dates_ordered",
+    "in_date_range",
 ]
 
 
@@ -186,3 +188,16 @@ class SubjectCondition(Model):
     hukou: Literal["local", "non_local"] | None = None
     min_age: int | None = Field(default=None, ge=0, le=MAX_AGE)
     max_age: int | None = Field(default=None, ge=0, le=MAX_AGE)
+
+
+def in_date_range(value: date | None) -> date | None:
+    """An effective date, refused outside the dates the engine handles."""
+    if value is not None and not EARLIEST <= value <= LATEST:
+        raise ValueError(f"dates lie between {EARLIEST} and {LATEST}")
+    return value
+
+
+def dates_ordered(start: date | None, end: date | None) -> None:
+    """`effective_from` on or before `effective_to`, when both are given."""
+    if start and end and start > end:
+        raise ValueError("effective_from is after effective_to")
