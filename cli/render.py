@@ -11,7 +11,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from creditlab.engine.canonical import plain
+from creditlab.engine.canonical import dumps, plain
 from creditlab.engine.checks.coverage import Coverage
 from creditlab.engine.checks.lint_findings import Finding
 from creditlab.engine.describe import (
@@ -174,8 +174,9 @@ def shown_value(value: object) -> str:
         return "unset"
     if isinstance(value, Decimal):
         return number(value)
-    if isinstance(value, dict):
-        return "{…}"
+    if isinstance(value, dict):  # a small mapping in full: {rolling: {days: 30}}
+        text = dumps(plain(value)).replace('"', "").replace(":", ": ").replace(",", ", ")
+        return text if len(text) <= 60 else "{…}"
     if isinstance(value, list):
         return f"[{len(value)} items]"
     text = str(plain(value))
