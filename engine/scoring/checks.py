@@ -167,7 +167,8 @@ class _SchemeView:
         # Each ledger row's subject, as an index into this scheme's results.
         who = pc.index_in(_plain(part.column("subject")),
                           value_set=pa.array(self.subject_ids, pa.string()))
-        self.who = who.to_numpy(zero_copy_only=False).astype(np.int64)
+        # (-1: a subject without a result here, which no finding can be about.)
+        self.who = pc.fill_null(who, -1).to_numpy(zero_copy_only=False).astype(np.int64)
         self.rows = rows  # rows of the whole ledger, in its order
         self.at = _days(part.column("at"))
         self.kind_rule = _where(part.column("kind"), lambda k: k == "rule")
