@@ -26,7 +26,7 @@ from creditlab.engine.inputs.catalog import refuse_duplicate_ids, shipped_scheme
 from creditlab.engine.inputs.history import History, Subject
 from creditlab.engine.inputs.reform import reforms_manifest
 from creditlab.engine.inputs.scheme import Scheme
-from creditlab.engine.scoring.checks import judge_checks
+from creditlab.engine.scoring.check_ledger import judge_checks
 from creditlab.engine.scoring.columnar.table import subjects_table
 from creditlab.engine.scoring.conditions import scored_on
 from creditlab.engine.scoring.digest import combine, replay_digest, subject_digests

@@ -27,7 +27,7 @@ from creditlab.engine.canonical import number
 from creditlab.engine.errors import HistoryError, did_you_mean
 from creditlab.engine.inputs.history import StartingPoint
 from creditlab.engine.inputs.scheme import Scheme
-from creditlab.engine.scoring.checks import judge_checks
+from creditlab.engine.scoring.check_ledger import judge_checks
 from creditlab.engine.scoring.columnar import reduce as R
 from creditlab.engine.scoring.columnar.compile import (
     CompiledScheme,
