@@ -183,8 +183,9 @@ def replay_durable(history: History, ordered: Sequence[Scheme],
     results.sort(key=lambda r: (r.subject, r.scheme))
     r_table = results_table(results)
     l_table = ledger_table(ledger, [s.id for s in ordered], [key[0] for key, _ in keyed])
-    checked = judge_checks(r_table, l_table, subjects_table(history), ordered,
-                           starting=history.starting, end=history.end, events=total)
+    checked = None if not any(s.checks for s in ordered) else judge_checks(
+        r_table, l_table, subjects_table(history), ordered, starting=history.starting,
+        end=history.end, events=total)  # (the subjects table only when a check needs it)
     if checked is not None:  # the checks' entries in their places, their list states
         every = (*ledger, *checked.entries())
         ledger = tuple(every[i] for i in checked.rows.tolist())
