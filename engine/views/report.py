@@ -326,7 +326,8 @@ def build_report(result: Replay, *, subjects: Sequence[str] | None = None,
         "the source it encodes. <i>Gives</i> is what the rule states (a sign when it "
         "states no number: see the key above); <i>applied</i> is what counted after "
         "limits, caps and the scale's bounds. A lapse of points is an entry of its own, "
-        "on its own day. Numbers are exact.</p>",
+        "on its own day; so is a periodic check's finding (a <i>check of</i> the period it "
+        "judged, applying no points). Numbers are exact.</p>",
         _ledger_table(index, set(shown))]))
     parts += [DRAW, "</body></html>"]
     return "\n".join(parts)
