@@ -37,18 +37,20 @@ penalties against 12% for urban residents, and get 6% of reward opportunities ag
 81% of reward and 67% of penalty indicators apply to all), quoted with file and line, to
 set beside the encoded subset, which is NOT the full scheme (Meritown has 389 rules; the
 sources name about a dozen).
+
+The replays behind **earnable** and **climb** live in `analysis/climb.py`; this module
+counts and sums the rules and assembles the view.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from creditlab.engine.analysis.climb import Climb, climb_back, earn
 from creditlab.engine.analysis.groups import (
     GOOD_YEAR_PLANS,
     GROUPS,
@@ -59,10 +61,6 @@ from creditlab.engine.analysis.groups import (
     Plan,
 )
 from creditlab.engine.analysis.source_statistics import SOURCE_STATISTICS, SourceStatistic
-from creditlab.engine.describe import describe_range, number
-from creditlab.engine.inputs.history import History, Subject
-from creditlab.engine.inputs.history_files import parse_history
-from creditlab.engine.inputs.located import Located
 from creditlab.engine.inputs.scheme import (
     AccumulatedEffect,
     CountTiersEffect,
@@ -78,7 +76,6 @@ from creditlab.engine.inputs.scheme import (
 )
 from creditlab.engine.inputs.vocabulary import Vocabulary, shipped_vocabulary
 from creditlab.engine.scoring.conditions import subject_holds as applies
-from creditlab.engine.scoring.replay import replay
 
 __all__ = [
     "GOOD_YEAR_PLANS",
@@ -96,27 +93,6 @@ __all__ = [
 ]
 
 ZERO = Decimal(0)
-CLIMB_YEARS = 10
-
-
-@dataclass(frozen=True)
-class Climb:
-    """How long the good-year plan takes to win back the band lost to a typical penalty."""
-
-    status: str
-    """`climbed`, `no band lost`, `not within N years`, or `cannot`."""
-    reason: str
-    penalty_rule: str | None = None
-    penalty_points: Decimal | None = None
-    band_before: str | None = None
-    band_after: str | None = None
-    days: int | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"status": self.status, "reason": self.reason,
-                "penalty_rule": self.penalty_rule, "penalty_points": self.penalty_points,
-                "band_before": self.band_before, "band_after": self.band_after,
-                "days": self.days}
 
 
 @dataclass(frozen=True)
@@ -263,7 +239,7 @@ def _view(scheme: Scheme, group: Group, plans: Sequence[Plan],
     on_offer = sum((_most(r) or ZERO for r in rewards), ZERO)
     best: tuple[Decimal, Plan, dict[str, Decimal]] | None = None
     for plan in plans:
-        earned, by_type = _earn(scheme, rep, plan, voc)
+        earned, by_type = earn(scheme, rep, plan, voc)
         if best is None or earned > best[0]:
             best = (earned, plan, by_type)
     assert best is not None
@@ -274,7 +250,7 @@ def _view(scheme: Scheme, group: Group, plans: Sequence[Plan],
         penalty_only_group=sum(1 for r in penalties if r.id not in everyone),
         on_offer=on_offer, earnable=earned, earnable_plan=plan.id, earnable_by_type=by_type,
         exposure=exposure, exposure_other=other, unbounded=unbounded,
-        climb=_climb(scheme, rep, penalties, plan, earned, voc))
+        climb=climb_back(scheme, rep, penalties, plan, earned, voc))
 
 
 def _most(rule: Rule) -> Decimal | None:
@@ -298,162 +274,3 @@ def _most(rule: Rule) -> Decimal | None:
             cap = abs(effect.max_points) if effect.max_points is not None else None
             total += cap if cap is not None and (effect.tiers is None or most > cap) else most
     return total
-
-
-# --- replays -----------------------------------------------------------------------------
-
-
-def _history(subjects: list[Subject], events: list[dict[str, Any]], voc: Vocabulary) -> History:
-    data = {"subjects": [_subject_data(s) for s in subjects], "events": events}
-    raw = json.dumps(data, default=str, sort_keys=True).encode()
-    return parse_history(Located(data, "<asymmetry>", {}), "sha256:"
-                         + hashlib.sha256(raw).hexdigest(), voc)
-
-
-def _subject_data(subject: Subject) -> dict[str, Any]:
-    data: dict[str, Any] = {"id": subject.id, "kind": subject.kind, "roles": list(subject.roles)}
-    for name in ("born", "residence", "hukou"):
-        if getattr(subject, name) is not None:
-            data[name] = getattr(subject, name)
-    return data
-
-
-def _plan_events(subject: str, plan: Plan, years: int = 1,
-                 prefix: str = "g") -> list[dict[str, Any]]:
-    events = []
-    for y in range(years):
-        for i, act in enumerate(plan.acts):
-            events.append({"id": f"{prefix}{y:02d}-{i:03d}", "subject": subject,
-                           "at": date(YEAR + y, act.month, act.day), "type": act.type,
-                           **act.attrs})
-    return events
-
-
-def _earn(scheme: Scheme, rep: Subject, plan: Plan,
-          voc: Vocabulary) -> tuple[Decimal, dict[str, Decimal]]:
-    """Points the plan earns in one year, replayed (caps and limits apply), and by type."""
-    result = replay(_history([rep], _plan_events(rep.id, plan), voc), [scheme])
-    by_id = {e.id: e.type for e in result.history.events}
-    by_type: dict[str, Decimal] = {}
-    for entry in result.ledger:
-        if entry.kind == "check":  # a finding on a period: no event, no points
-            continue
-        by_type[by_id[entry.event]] = by_type.get(by_id[entry.event], ZERO) + entry.applied
-    outcome = result.results[0]
-    return outcome.score - outcome.start, {k: v for k, v in by_type.items() if v}
-
-
-def _typical_penalty(scheme: Scheme, rep: Subject, penalties: list[Rule],
-                     voc: Vocabulary) -> tuple[Rule, dict[str, Any], Decimal] | None:
-    """The median deduction among penalty rules, each triggered once from the start."""
-    subjects, events, wanted = [], [], {}
-    for i, rule in enumerate(penalties):
-        event = _event_for(rule, voc)
-        if event is None:
-            continue
-        sid = f"p{i:04d}"
-        subjects.append(rep.model_copy(update={"id": sid}))
-        events.append({"id": f"e{i:04d}", "subject": sid, "at": date(YEAR, 1, 1), **event})
-        wanted[sid] = (rule, event)
-    if not events:
-        return None
-    result = replay(_history(subjects, events, voc), [scheme])
-    taken = []
-    for entry in result.ledger:
-        rule, event = wanted[entry.subject]
-        if entry.rule == rule.id and entry.applied < 0:
-            taken.append((-entry.applied, scheme.rules.index(rule), rule, event))
-    if not taken:
-        return None
-    taken.sort(key=lambda t: (t[0], t[1]))
-    points, _, rule, event = taken[(len(taken) - 1) // 2]
-    return rule, event, points
-
-
-def _climb(scheme: Scheme, rep: Subject, penalties: list[Rule], plan: Plan, earned: Decimal,
-           voc: Vocabulary) -> Climb:
-    if not any(b.range is not None for b in scheme.bands):
-        return Climb("cannot", "the scheme documents no score thresholds")
-    typical = _typical_penalty(scheme, rep, penalties, voc)
-    if typical is None:
-        return Climb("cannot", "no applicable penalty takes points")
-    rule, event, points = typical
-    if earned <= 0:
-        return Climb("cannot", "nothing can be earned by choice in this scheme",
-                     rule.id, points)
-    penalty = {"id": "penalty", "subject": rep.id, "at": date(YEAR, 1, 1), **event}
-    history = _history([rep], [penalty, *_plan_events(rep.id, plan, CLIMB_YEARS)], voc)
-    result = replay(history, [scheme])
-    # Points may lapse (a rule's validity): lapse entries carry the lapsed act's event id.
-    entries = [e for e in result.ledger if e.event == "penalty" and not e.is_lapse]
-    before, after = entries[0].band_before, entries[-1].band_after
-    if before is None or after == before:
-        return Climb("no band lost", f"{rule.id} (-{points}) leaves the band at "
-                     f"{after or 'none'}", rule.id, points, before, after)
-    days = {e.id: e.day for e in result.history.events}
-    for entry in result.ledger:
-        if entry.event != "penalty" and entry.kind == "rule" \
-                and entry.band_after is not None \
-                and scheme.rank(entry.band_after) <= scheme.rank(before):
-            return Climb("climbed", f"back to {before} after "
-                         f"{(days[entry.event] - date(YEAR, 1, 1)).days} days", rule.id,
-                         points, before, after, (days[entry.event] - date(YEAR, 1, 1)).days)
-    band = scheme.band(before)
-    return Climb(f"not within {CLIMB_YEARS} years", f"the plan does not bring {before} back "
-                 f"within {CLIMB_YEARS} years: the score reaches "
-                 f"{number(result.results[0].score)}, and {before}'s documented range is "
-                 f"{describe_range(band.range if band else None)}", rule.id, points, before,
-                 after)
-
-
-def _event_for(rule: Rule, voc: Vocabulary) -> dict[str, Any] | None:
-    """An event (type and attributes) that satisfies a rule's conditions; None if none found.
-
-    The engine checks it: a rule that does not fire on it is left out of the typical
-    penalty, never guessed.
-    """
-    etype = rule.match.types[0]
-    spec = voc.event(etype)
-    if spec is None:
-        return None
-    attrs: dict[str, Any] = {}
-    for cond in rule.match.where:
-        value = cond.value
-        if cond.op in ("eq", "gte", "lte"):
-            attrs[cond.attr] = value
-        elif cond.op == "in" and isinstance(value, list):
-            attrs[cond.attr] = value[0]
-        elif cond.op in ("gt", "lt") and isinstance(value, Decimal):
-            attrs[cond.attr] = value + (1 if cond.op == "gt" else -1)
-        elif cond.op == "ne":
-            choices = [v for v in spec.attrs[cond.attr].values if v != value]
-            if not choices:
-                return None
-            attrs[cond.attr] = choices[0]
-        else:
-            return None
-    for effect in rule.effects:
-        if isinstance(effect, TiersEffect):
-            attrs.setdefault(effect.attr, effect.tiers[0].value)
-        elif isinstance(effect, QuantityTiersEffect):
-            r = effect.tiers[0].range
-            low = r.min if r.min is not None else (r.max if r.max is not None else ZERO)
-            attrs.setdefault(effect.attr, (low if r.min is None or r.min_inclusive else low + 1)
-                             / effect.factor)
-        elif isinstance(effect, FormulaEffect):
-            attrs.setdefault(effect.attr, max(effect.threshold, effect.base_quantity,
-                                              effect.per or ZERO, Decimal(1)) / effect.factor)
-    for name, attr in spec.attrs.items():
-        if name in attrs or not attr.required:
-            continue
-        kind = attr.kind
-        attrs[name] = (attr.values[0] if kind == "enum" else False if kind == "bool"
-                       else date(YEAR, 1, 1) if kind == "date" else 1 if kind in
-                       ("int", "number") else "other")
-    return {"type": etype, **{k: _plain(v) for k, v in attrs.items()}}
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else value
-    return value
