@@ -1,11 +1,12 @@
-"""YAML and JSON read into plain data that remembers where each value came from.
+"""YAML read into plain data that remembers where each value came from.
 
-This is the one reading layer for files that may come from anyone. It bounds what it
-reads before building anything: file size (`MAX_YAML_BYTES`; JSONL lines
-`MAX_JSONL_LINE_BYTES`), nesting depth (`MAX_DEPTH`), YAML aliases (`MAX_ALIASES` uses,
-`MAX_ALIAS_NODES` nodes added by expanding them, none recursive), control characters, and
-the size of numbers (`check_number`). Every refusal is `error(...)` (an `InputError`
-subclass) naming file, line and, where known, field.
+This is the reading layer for files that may come from anyone. It bounds what it reads
+before building anything, with the limits of `bounds`: file size (`MAX_YAML_BYTES`),
+nesting depth (`MAX_DEPTH`), YAML aliases (`MAX_ALIASES` uses, `MAX_ALIAS_NODES` nodes
+added by expanding them, none recursive), control characters, and the size of numbers
+(`check_number`). Every refusal is `error(...)` (an `InputError` subclass) naming file,
+line and, where known, field. JSONL lines are read by `json_lines` within the same
+bounds; both modules' names are importable from here too, as the readers import them.
 
 Pydantic reports a bad field as a path (``("events", 3, "hours")``); `Located.line_of`
 turns that path back into the line of the file, so every error names file, line and
@@ -18,17 +19,34 @@ than a string (`010` is the int 8, `1:30` the int 90), so ids can be kept as wri
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from creditlab.engine.errors import InputError
+from creditlab.engine.inputs.bounds import (
+    MAX_ALIAS_NODES,
+    MAX_ALIASES,
+    MAX_DEPTH,
+    MAX_EXPONENT,
+    MAX_INT_DIGITS,
+    MAX_JSONL_BYTES,
+    MAX_JSONL_LINE_BYTES,
+    MAX_YAML_BYTES,
+    NON_PRINTABLE,
+    NumberError,
+    check_number,
+    clip,
+    decode,
+    read_bounded,
+    short,
+    size_text,
+)
+from creditlab.engine.inputs.json_lines import parse_json_line
 
 __all__ = [
     "MAX_ALIASES",
@@ -44,6 +62,7 @@ __all__ = [
     "Path_",
     "check_number",
     "clip",
+    "decode",
     "format_path",
     "load_yaml",
     "parse_json_line",
@@ -55,27 +74,6 @@ __all__ = [
 
 Path_ = tuple[str | int, ...]
 
-MAX_YAML_BYTES = 64 * 2**20
-"""YAML is written by hand; 64 MiB is far beyond any such file."""
-MAX_JSONL_BYTES = 1024 * 2**20
-"""JSONL is generated; the whole history is held in memory, so 1 GiB at most."""
-MAX_JSONL_LINE_BYTES = 2**20
-"""One record per line: 1 MiB is far beyond any record."""
-MAX_DEPTH = 64
-"""Nesting of mappings and lists, aliases expanded; a history needs 3."""
-MAX_ALIASES = 1000
-"""Alias uses (`*name`) in one YAML file."""
-MAX_ALIAS_NODES = 100_000
-"""Nodes added by expanding aliases: a 400-byte "billion laughs" file adds 10^9."""
-MAX_EXPONENT = 30
-"""A number's adjusted exponent must lie in [-30, 30] (1e-30 to 9.99e30)."""
-MAX_DIGITS = 40
-"""Significant digits of a decimal number as written."""
-MAX_INT_DIGITS = 30
-"""Digits of an integer as written."""
-SHORT = 40
-"""Characters of a bad value quoted in a message."""
-
 _FLOAT_TAG = "tag:yaml.org,2002:float"
 _INT_TAG = "tag:yaml.org,2002:int"
 _STR_TAG = "tag:yaml.org,2002:str"
@@ -84,26 +82,6 @@ _SEQ_TAG = "tag:yaml.org,2002:seq"
 _SCALAR_TAGS = {_STR_TAG, _INT_TAG, _FLOAT_TAG, "tag:yaml.org,2002:bool",
                 "tag:yaml.org,2002:null", "tag:yaml.org,2002:timestamp",
                 "tag:yaml.org,2002:merge", "tag:yaml.org,2002:value"}
-
-# What PyYAML's reader refuses (C0 but tab, LF and CR; DEL; C1 but NEL; U+FFFE, U+FFFF;
-# lone surrogates), found first so that the error names line and column.
-_NON_PRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd"
-                            "\U00010000-\U0010ffff]")
-
-
-def short(value: Any) -> str:
-    """`value` quoted for a message: its repr, cut to a short prefix."""
-    text = value if isinstance(value, str) else repr(value)
-    if len(text) > SHORT:
-        text = text[:SHORT] + "…"
-    return repr(text) if isinstance(value, str) else text
-
-
-def clip(field: str | None) -> str | None:
-    """A field path for a message, cut when a hostile key makes it long."""
-    if field is None or len(field) <= 2 * SHORT:
-        return field
-    return field[: 2 * SHORT] + "…"
 
 
 @dataclass(frozen=True)
@@ -145,33 +123,6 @@ def format_path(path: Sequence[str | int]) -> str:
     return out
 
 
-def read_bounded(path: Path, limit: int, error: Callable[..., InputError]) -> bytes:
-    """The bytes of `path`, refused when there are more than `limit` (reads limit + 1)."""
-    try:
-        with path.open("rb") as f:
-            raw = f.read(limit + 1)
-    except OSError as exc:
-        raise error(f"cannot read file: {exc.strerror or exc}", file=path) from None
-    if len(raw) > limit:
-        raise error(f"file is larger than {size_text(limit)}; creditlab reads at most that much",
-                    file=path)
-    return raw
-
-
-def size_text(n: int) -> str:
-    return f"{n // 2**30} GiB" if n >= 2**30 else f"{n // 2**20} MiB"
-
-
-def decode(raw: bytes, file: Path | str, error: Callable[..., InputError],
-           line: int | None = None) -> str:
-    """UTF-8 bytes as text; anything else is refused with the byte offset."""
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise error(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=file,
-                    line=line) from None
-
-
 def load_yaml(path: Path, error: Callable[..., InputError]) -> Located:
     """Read a YAML file (at most `MAX_YAML_BYTES`); every problem raises `error(...)`."""
     return parse_yaml(read_bounded(path, MAX_YAML_BYTES, error), path, error)
@@ -180,7 +131,7 @@ def load_yaml(path: Path, error: Callable[..., InputError]) -> Located:
 def parse_yaml(raw: bytes, file: Path, error: Callable[..., InputError]) -> Located:
     """YAML bytes as located plain data, bounded before anything is composed."""
     text = decode(raw, file, error)
-    bad = _NON_PRINTABLE.search(text)
+    bad = NON_PRINTABLE.search(text)
     if bad is not None:
         row = text.count("\n", 0, bad.start()) + 1
         column = bad.start() - (text.rfind("\n", 0, bad.start()) + 1) + 1
@@ -318,7 +269,7 @@ class _Builder:
         text = node.value
         plain = isinstance(node, yaml.ScalarNode) and node.style is None
         if tag == _STR_TAG:
-            bad = _NON_PRINTABLE.search(text)
+            bad = NON_PRINTABLE.search(text)
             if bad is not None:
                 raise self.fail(f"control character U+{ord(bad.group()):04X} in a string",
                                 node, path)
@@ -354,98 +305,3 @@ def _unsupported_tag(tag: str) -> str:
             "dates)")
 
 
-class NumberError(ValueError):
-    """A number written too large, too small or with too many digits."""
-
-
-def check_number(text: str) -> Decimal:
-    """A number as written, as an exact Decimal; absurd sizes raise ValueError.
-
-    Checked on the text's own digits and exponent, before any arithmetic: `1e-999999999`
-    would otherwise pass as a tiny number and exhaust memory when rounded.
-    """
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise NumberError(f"not a finite number: {short(text)}") from None
-    if not value.is_finite():
-        raise NumberError(f"not a finite number: {short(text)}")
-    _sign, digits, exponent = value.as_tuple()
-    assert isinstance(exponent, int)
-    if len(digits) > MAX_DIGITS:
-        raise NumberError(f"number {short(text)} has more than {MAX_DIGITS} digits")
-    if value == 0:
-        if not -MAX_DIGITS <= exponent <= MAX_EXPONENT:
-            raise NumberError(f"number {short(text)} has an absurd exponent")
-        return Decimal(0) if exponent > 0 else value
-    if not -MAX_EXPONENT <= value.adjusted() <= MAX_EXPONENT:
-        raise NumberError(f"number {short(text)} is out of range: its exponent must lie "
-                         f"between -{MAX_EXPONENT} and {MAX_EXPONENT}")
-    return value
-
-
-def parse_json_line(
-    text: str, file: Path, line: int, error: Callable[..., InputError]
-) -> Any:
-    """One JSONL line as plain data with exact, bounded numbers; every problem is located."""
-
-    def no_constants(name: str) -> Any:
-        raise ValueError(f"{name} is not a number creditlab accepts")
-
-    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key, value in items:
-            if key in out:
-                raise error(f"duplicate key {short(key)}", file=file, line=line,
-                            field=_json_field(key))
-            out[key] = value
-        return out
-
-    def integer(literal: str) -> int:
-        if len(literal.lstrip("-")) > MAX_INT_DIGITS:
-            raise NumberError(f"number {short(literal)} has more than {MAX_INT_DIGITS} digits")
-        return int(literal)
-
-    try:
-        data = json.loads(text, parse_float=check_number, parse_int=integer,
-                          parse_constant=no_constants, object_pairs_hook=pairs)
-    except json.JSONDecodeError as exc:  # its own "line 1" is the JSONL line's first
-        raise error(f"malformed JSON: {exc.msg} (column {exc.colno})", file=file,
-                    line=line) from None
-    except NumberError as exc:
-        raise error(str(exc), file=file, line=line) from None
-    except RecursionError:
-        raise error(f"nested more than {MAX_DEPTH} levels deep", file=file,
-                    line=line) from None
-    except ValueError as exc:  # NaN, Infinity, absurd numbers
-        raise error(f"malformed JSON: {exc}", file=file, line=line) from None
-    _check_json(data, file, line, error)
-    return data
-
-
-def _json_field(key: str) -> str:
-    return key if len(key) <= 2 * SHORT else key[: 2 * SHORT] + "…"
-
-
-def _check_json(data: Any, file: Path, line: int, error: Callable[..., InputError]) -> None:
-    """Depth and control characters of one parsed line, checked without recursion."""
-    todo: list[tuple[Any, int, str | None]] = [(data, 1, None)]
-    while todo:
-        value, depth, key = todo.pop()
-        if isinstance(value, str):
-            bad = _NON_PRINTABLE.search(value)
-            if bad is not None:
-                raise error(f"control character U+{ord(bad.group()):04X} in a string",
-                            file=file, line=line,
-                            field=_json_field(key) if key is not None else None)
-            continue
-        if isinstance(value, (dict, list)):
-            if depth > MAX_DEPTH:
-                raise error(f"nested more than {MAX_DEPTH} levels deep", file=file,
-                            line=line)
-            if isinstance(value, dict):
-                for k, v in value.items():
-                    todo.append((k, depth, k))
-                    todo.append((v, depth + 1, k if key is None else key))
-            else:
-                todo.extend((v, depth + 1, key) for v in value)
