@@ -14,8 +14,8 @@ from itertools import combinations
 
 from creditlab.engine.checks.intervals import Region, merge, number, regions, span
 from creditlab.engine.checks.lint_findings import Findings, quoted
-from creditlab.engine.checks.lint_numbers import stated
 from creditlab.engine.checks.lint_rules import point_values
+from creditlab.engine.checks.lint_stated import stated
 from creditlab.engine.inputs.scheme import Range, Scheme, SetScoreEffect
 
 __all__ = ["check_bands", "check_scale"]
