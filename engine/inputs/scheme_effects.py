@@ -4,7 +4,7 @@ Points (fixed, by an enum's tier, by a quantity's tier, by formula), points by t
 a rule's events or by the running total of an attribute in a window (`accumulated`), a
 score set, a grade set (reclassification), a list state added or removed, and
 `unquantified` where the source gives no number. How each applies is the reducers'
-(`scoring/durable/reduce.py`, `scoring/columnar`); what each states is here.
+(`scoring/durable/points.py` and `reduce.py`, `scoring/columnar`); what each states is here.
 """
 
 from __future__ import annotations

@@ -18,7 +18,8 @@ from creditlab.engine.inputs.history import Event, Subject
 from creditlab.engine.inputs.scheme import Scheme
 from creditlab.engine.scoring.durable.compile import compile_scheme
 from creditlab.engine.scoring.durable.match import Matcher
-from creditlab.engine.scoring.durable.reduce import Reducer, Standing
+from creditlab.engine.scoring.durable.reduce import Reducer
+from creditlab.engine.scoring.durable.standing import Standing
 from creditlab.engine.scoring.ledger import LedgerEntry
 
 __all__ = ["Grade", "SubjectWalk"]

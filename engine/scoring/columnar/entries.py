@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 
 from creditlab.engine.canonical import dumps
 from creditlab.engine.scoring import ledger as L
-from creditlab.engine.scoring.columnar import reduce as R
+from creditlab.engine.scoring.columnar import codes as R
 from creditlab.engine.scoring.columnar.compile import CompiledScheme, unscaled
 from creditlab.engine.scoring.columnar.match import Events
 from creditlab.engine.scoring.columnar.values import event_value

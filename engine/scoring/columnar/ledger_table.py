@@ -21,7 +21,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from creditlab.engine.scoring.columnar import reduce as R
+from creditlab.engine.scoring.columnar import codes as R
 from creditlab.engine.scoring.columnar.compile import CompiledScheme
 from creditlab.engine.scoring.columnar.entries import decimals, item_texts
 from creditlab.engine.scoring.columnar.match import Events

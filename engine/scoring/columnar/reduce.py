@@ -22,7 +22,10 @@ boundary when the output arrays are full; the caller continues with fresh ones.
 Numba counts references to arrays atomically, on every call that passes one: the rule's
 application and the expiry of states, which run for every fired rule and every event,
 are written out in the loop rather than called, and the small helpers that remain take
-as few arrays as they can (`_band` takes the standing's fields as numbers).
+as few arrays as they can (`band` takes the standing's fields as numbers).
+
+The codes and rows it writes are in codes.py, the standing's layout and the steps it
+takes besides a rule's application (grade, caps, tiers, lapses) in standing.py.
 """
 
 from __future__ import annotations
@@ -32,15 +35,34 @@ from typing import Any
 import numpy as np
 from numba import njit
 
+from creditlab.engine.scoring.columnar.codes import (
+    ABSENT,
+    ACCUMULATED,
+    CAP_GROUP,
+    CAP_RULE,
+    CLAMPED,
+    COUNT_TIER,
+    FINISH,
+    FLAG_ADDED,
+    FLAG_REMOVED,
+    FREQUENCY,
+    GRADE_SET,
+    LAPSE,
+    LAPSES_ON,
+    LIMIT,
+    MISSING,
+    NONE_DAY,
+    REPEAT,
+    RULE,
+    SAME_ACT,
+    SCORE_SET,
+    STATUS_NOTE,
+    UNQUANTIFIED,
+    UNSET,
+    add_item,
+    open_entry,
+)
 from creditlab.engine.scoring.columnar.compile import (
-    B_HAS,
-    B_HAS_MAX,
-    B_HAS_MIN,
-    B_MAX,
-    B_MAX_INCL,
-    B_MIN,
-    B_MIN_INCL,
-    B_RANK,
     E_ACTION,
     E_BRACKETS,
     E_DUR_D,
@@ -73,7 +95,6 @@ from creditlab.engine.scoring.columnar.compile import (
     R_FREQ_TIMES,
     R_FREQ_Y,
     R_GROUP,
-    R_RANK,
     R_REP_D,
     R_REP_FACTOR,
     R_REP_M,
@@ -81,228 +102,39 @@ from creditlab.engine.scoring.columnar.compile import (
     R_SAME_ACT,
     ROLLING,
     SCALE,
-    T_ABOVE,
-    T_BOUND,
-    T_PER,
-    T_POINTS,
 )
 from creditlab.engine.scoring.columnar.dates import add_duration
+from creditlab.engine.scoring.columnar.standing import (
+    L_ACTIVE,
+    L_DUE,
+    L_GIVEN,
+    L_ID,
+    L_POINTS,
+    L_ROW,
+    L_RULE,
+    S_GRADE,
+    S_NEXT_DUE,
+    S_OVERFLOW,
+    S_OVERRIDE,
+    S_POLICY,
+    S_SCORE,
+    S_UNTIL,
+    band,
+    count_tier,
+    expire,
+    lapse,
+    start,
+    within,
+    within_scale,
+    worth,
+)
 from creditlab.engine.scoring.columnar.windows import (
     rolling_add,
     rolling_total,
     rolling_windows,
 )
 
-__all__ = ["CHANGES", "NOTES", "reduce_scheme"]
-
-# Item codes: notes (why the applied points differ) and changes (what else happened).
-SAME_ACT, FREQUENCY, CAP_RULE, CAP_GROUP, CLAMPED, MISSING, NO_TIER, NO_QUANTITY_TIER, \
-    BELOW, AT_MOST, COUNT_TIER, UNQUANTIFIED, ACCUMULATED, REPEAT = range(1, 15)
-SCORE_SET, GRADE_SET, FLAG_ADDED, FLAG_REMOVED, LAPSES_ON, LAPSED = range(21, 27)
-NOTES = range(1, 15)
-CHANGES = range(21, 27)
-
-RULE, LAPSE, FINISH = 0, 1, 2
-"""Entry kinds: a rule that fired, a lapse before an event, a lapse at the end."""
-NONE_DAY = 1 << 62
-"""An `until` that never comes (a duration the source does not give)."""
-ABSENT = -(1 << 62)
-UNSET = -(1 << 62)
-LIMIT = 10**18
-# A status of effect_points (values.py): none, with the note of this code.
-_STATUS_NOTE = np.array([0, MISSING, NO_TIER, NO_QUANTITY_TIER, BELOW, AT_MOST], np.int64)
-
-
-# Standing: score, override present, its grade, policy (0 worse_of, 1 replace, 2 + 4 x (b + 1)
-# given at the start, b the band its starting score had by itself),
-# until, an overflow flag, the first day any points waiting to lapse are due.
-S_SCORE, S_OVERRIDE, S_GRADE, S_POLICY, S_UNTIL, S_OVERFLOW, S_NEXT_DUE = range(7)
-# Points waiting to lapse: due, rule, event row, given on, points, active, and the event's
-# row in the table as given (for its id).
-L_DUE, L_RULE, L_ROW, L_GIVEN, L_POINTS, L_ACTIVE, L_ID = range(7)
-
-
-@njit(cache=True, inline="always")
-def _band(score: int, bands: Any, override: int, grade: int, policy: int) -> int:
-    """The grade shown, as a band index (-1: none): `Reducer.band`."""
-    by = -1
-    for b in range(bands.shape[0]):
-        if bands[b, B_HAS] == 0:
-            continue
-        low = bands[b, B_MIN]
-        if bands[b, B_HAS_MIN] and (score < low or (score == low and not bands[b, B_MIN_INCL])):
-            continue
-        high = bands[b, B_MAX]
-        if bands[b, B_HAS_MAX] and (score > high or (score == high
-                                                     and not bands[b, B_MAX_INCL])):
-            continue
-        by = bands[b, B_RANK]
-        break
-    if override == 0:
-        return int(by)
-    if policy >= 2:  # given at the start: 2 + 4 x (the starting score's own band + 1)
-        return int(grade if by == (policy - 2) // 4 - 1 else by)
-    if policy == 1 or by < 0:
-        return int(grade)
-    return int(max(by, grade))
-
-
-@njit(cache=True, inline="always")
-def _within(cap: int, total: int, points: int) -> tuple[int, bool]:
-    """`points` cut so that |total + points| stays within `cap`: `durable.reduce._within`."""
-    room = max(cap - abs(total), 0)
-    if abs(points) <= room:
-        return points, False
-    if room == 0:
-        return 0, True
-    return (room if points > 0 else -room), True
-
-
-@njit(cache=True, inline="always")
-def _within_scale(score: int, delta: int, scale: Any) -> tuple[int, bool]:
-    if scale[0] == 0:
-        return delta, False
-    target = min(max(score + delta, scale[1]), scale[2])
-    return target - score, target != score + delta
-
-
-@njit(cache=True, inline="always")
-def _entry(ints: Any, nums: Any, n: Any, kind: int, row: int, s: int, rule: int,
-           event_row: int, at: int, before: int, band_before: int) -> int:
-    e = n[0]
-    ints[e, 0] = kind
-    ints[e, 1] = row
-    ints[e, 2] = s
-    ints[e, 3] = rule
-    ints[e, 4] = event_row
-    ints[e, 5] = at
-    ints[e, 6] = 0
-    ints[e, 7] = band_before
-    ints[e, 8] = band_before
-    nums[e, 0] = 0
-    nums[e, 1] = 0
-    nums[e, 2] = before
-    nums[e, 3] = before
-    n[0] = e + 1
-    return int(e)
-
-
-@njit(cache=True, inline="always")
-def _item(items: Any, n: Any, entry: int, code: int, x: int, y: int, z: int) -> None:
-    i = n[1]
-    items[i, 0] = entry
-    items[i, 1] = code
-    items[i, 2] = x
-    items[i, 3] = y
-    items[i, 4] = z
-    n[1] = i + 1
-
-
-@njit(cache=True, inline="always")
-def _later(lp: Any, rules: Any, id_offsets: Any, id_data: Any, k1: int, k2: int) -> bool:
-    if lp[k1, L_DUE] != lp[k2, L_DUE]:
-        return bool(lp[k1, L_DUE] > lp[k2, L_DUE])
-    # Event ids compare as Python compares strings: by code point, which is by UTF-8 byte.
-    a0, a1 = id_offsets[lp[k1, L_ID]], id_offsets[lp[k1, L_ID] + 1]
-    b0, b1 = id_offsets[lp[k2, L_ID]], id_offsets[lp[k2, L_ID] + 1]
-    for x in range(min(a1 - a0, b1 - b0)):
-        if id_data[a0 + x] != id_data[b0 + x]:
-            return bool(id_data[a0 + x] > id_data[b0 + x])
-    if a1 - a0 != b1 - b0:
-        return bool(a1 - a0 > b1 - b0)
-    return bool(rules[lp[k1, L_RULE], R_RANK] > rules[lp[k2, L_RULE], R_RANK])
-
-
-@njit(cache=True)
-def _lapse(day: int, row: int, kind: int, s: int, st: Any, lp: Any, rules: Any, bands: Any,
-           scale: Any, id_offsets: Any, id_data: Any, ints: Any, nums: Any, items: Any,
-           n: Any, due: Any) -> None:
-    """Reverse the points due by `day`, oldest first (`Reducer.lapse`)."""
-    count = 0
-    later = NONE_DAY
-    for k in range(n[3]):
-        if lp[k, L_ACTIVE]:
-            if lp[k, L_DUE] <= day:
-                due[count] = k
-                count += 1
-            else:
-                later = min(later, lp[k, L_DUE])
-    st[S_NEXT_DUE] = later
-    if count == 0:
-        return
-    # By (due, event id, rule id), as the durable reducer sorts: few items at a time.
-    for x in range(1, count):
-        item = due[x]
-        y = x - 1
-        while y >= 0 and _later(lp, rules, id_offsets, id_data, due[y], item):
-            due[y + 1] = due[y]
-            y -= 1
-        due[y + 1] = item
-    for x in range(count):
-        k = due[x]
-        lp[k, L_ACTIVE] = 0
-        before = st[S_SCORE]
-        e = _entry(ints, nums, n, kind, row, s, lp[k, L_RULE], lp[k, L_ROW], lp[k, L_DUE],
-                   before, _band(before, bands, st[S_OVERRIDE], st[S_GRADE],
-                                 st[S_POLICY]))
-        reversal, clamped = _within_scale(before, -lp[k, L_POINTS], scale)
-        st[S_SCORE] = before + reversal
-        nums[e, 1] = reversal
-        nums[e, 3] = st[S_SCORE]
-        ints[e, 8] = _band(st[S_SCORE], bands, st[S_OVERRIDE], st[S_GRADE],
-                           st[S_POLICY])
-        _item(items, n, e, LAPSED, 0, lp[k, L_GIVEN], 0)
-        if clamped:
-            _item(items, n, e, CLAMPED, 0, 0, 0)
-
-
-@njit(cache=True, inline="always")
-def _expire(day: int, st: Any, flag_until: Any) -> None:
-    """Drop list states and grade overrides whose time has run out (`Standing.expire`)."""
-    if st[S_OVERRIDE] != 0 and st[S_UNTIL] != NONE_DAY and day >= st[S_UNTIL]:
-        st[S_OVERRIDE] = 0
-    for f in range(len(flag_until)):
-        if flag_until[f] != ABSENT and flag_until[f] != NONE_DAY and day >= flag_until[f]:
-            flag_until[f] = ABSENT
-
-
-@njit(cache=True, inline="always")
-def _count_tier(tiers: Any, first: int, last: int, count: int) -> int:
-    reached = -1
-    for t in range(first, last):
-        if count > tiers[t, 0]:
-            reached = t
-    return reached
-
-
-@njit(cache=True, inline="always")
-def _worth(tiers: Any, first: int, last: int, brackets: int, add: int, has_max: int,
-           most: int, total: int) -> tuple[int, bool]:
-    """What a running total is worth, and whether int64 millionths cannot hold it:
-    `AccumulatedEffect.value`, on integers (whole steps by floor division)."""
-    points = 0
-    if brackets == 0:
-        for t in range(first, last):
-            bound = tiers[t, T_BOUND]
-            if total > bound or (total == bound and tiers[t, T_ABOVE] == 0):
-                points = points + tiers[t, T_POINTS] if add else tiers[t, T_POINTS]
-    else:
-        for t in range(first, last):
-            above = tiers[t, T_BOUND]
-            if total <= above:
-                break
-            top = total if t + 1 == last else min(total, tiers[t + 1, T_BOUND])
-            steps = (top - above) // tiers[t, T_PER]
-            rate = tiers[t, T_POINTS]
-            # steps * rate is millionths (the rate is), and must stay within bounds.
-            if steps != 0 and abs(rate) > LIMIT // steps:
-                return 0, True
-            points += steps * rate
-            if abs(points) >= LIMIT:
-                return 0, True
-    if has_max and abs(points) > most:
-        points = most if points > 0 else -most
-    return points, False
+__all__ = ["reduce_scheme"]
 
 
 @njit(cache=True)
@@ -354,17 +186,7 @@ def reduce_scheme(rules: Any, effects: Any, tiers: Any, groups: Any, bands: Any,
             return s, n[0], n[1], 0, 0
         # Period keys carry the subject, so no total of another subject is ever read.
         base = ((s + 1) << 21) + (1 << 20)
-        for k in range(7):
-            st[k] = 0
-        st[S_NEXT_DUE] = NONE_DAY
-        st[S_SCORE] = start_score[s]
-        if start_grade[s] >= 0:
-            st[S_OVERRIDE] = 1
-            st[S_GRADE] = start_grade[s]
-            st[S_POLICY] = 2 + 4 * (_band(start_score[s], bands, 0, -1, 0) + 1)
-            st[S_UNTIL] = NONE_DAY
-        for f in range(n_flags):
-            flag_until[f] = ABSENT
+        start(st, flag_until, start_score[s], start_grade[s], bands)
         n[3] = 0
         scored = 0
         unscored = 0
@@ -373,9 +195,9 @@ def reduce_scheme(rules: Any, effects: Any, tiers: Any, groups: Any, bands: Any,
                 continue
             today = day[i]
             if today >= st[S_NEXT_DUE]:
-                _lapse(today, i, LAPSE, s, st, lp, rules, bands, scale, id_offsets, id_data,
-                       ints, nums, items, n, scratch)
-            # `_expire`, written out: this runs for every event (see below).
+                lapse(today, i, LAPSE, s, st, lp, rules, bands, scale, id_offsets, id_data,
+                      ints, nums, items, n, scratch)
+            # `expire`, written out: this runs for every event (see below).
             if st[S_OVERRIDE] != 0 and st[S_UNTIL] != NONE_DAY and today >= st[S_UNTIL]:
                 st[S_OVERRIDE] = 0
             for f in range(n_flags):
@@ -393,22 +215,22 @@ def reduce_scheme(rules: Any, effects: Any, tiers: Any, groups: Any, bands: Any,
                 # counted on every call, which costs more than the rule itself.
                 r = pair_rule[p]
                 before = st[S_SCORE]
-                e = _entry(ints, nums, n, RULE, i, s, r, i, today, before,
-                           _band(before, bands, st[S_OVERRIDE], st[S_GRADE],
-                                 st[S_POLICY]))
+                e = open_entry(ints, nums, n, RULE, i, s, r, i, today, before,
+                               band(before, bands, st[S_OVERRIDE], st[S_GRADE],
+                                     st[S_POLICY]))
                 given = 0
                 has_given = False
                 blocked = False
                 same = rules[r, R_SAME_ACT]
                 if same >= 0 and scored_here[same] == i:
                     blocked = True
-                    _item(items, n, e, SAME_ACT, r, 0, 0)
+                    add_item(items, n, e, SAME_ACT, r, 0, 0)
                 elif rules[r, R_FREQ_TIMES] > 0 and rules[r, R_FREQ_PER] == ROLLING:
                     k = froll[r]
                     if rolling_total(fleaves, famounts, fposition, k, s, today) \
                             >= rules[r, R_FREQ_TIMES]:
                         blocked = True
-                        _item(items, n, e, FREQUENCY, r, 0, 0)
+                        add_item(items, n, e, FREQUENCY, r, 0, 0)
                     else:
                         rolling_add(fleaves, famounts, fposition, k, 1, add_duration(
                             today, rules[r, R_FREQ_Y], rules[r, R_FREQ_M], rules[r, R_FREQ_D]))
@@ -417,7 +239,7 @@ def reduce_scheme(rules: Any, effects: Any, tiers: Any, groups: Any, bands: Any,
                     times = rs[r, 3] if rs[r, 2] == key else 0
                     if times >= rules[r, R_FREQ_TIMES]:
                         blocked = True
-                        _item(items, n, e, FREQUENCY, r, 0, 0)
+                        add_item(items, n, e, FREQUENCY, r, 0, 0)
                     else:
                         rs[r, 2] = key
                         rs[r, 3] = times + 1
@@ -429,7 +251,7 @@ def reduce_scheme(rules: Any, effects: Any, tiers: Any, groups: Any, bands: Any,
                             counted_on[r, 1], rules[r, R_REP_Y], rules[r, R_REP_M],
                             rules[r, R_REP_D]):
                         factor = rules[r, R_REP_FACTOR]
-                        _item(items, n, e, REPEAT, r, counted_on[r, 1], 0)
+                        add_item(items, n, e, REPEAT, r, counted_on[r, 1], 0)
                     counted_on[r, 0] = s
                     counted_on[r, 1] = today
                 e_first = rules[r, R_EFF_START]
@@ -444,7 +266,7 @@ def reduce_scheme(rules: Any, effects: Any, tiers: Any, groups: Any, bands: Any,
                             # adds to the rule's total in the window (values.py).
                             slot = slots[p] + j - e_first
                             if status[slot] != 0:
-                                _item(items, n, e, MISSING, j, i, 0)
+                                add_item(items, n, e, MISSING, j, i, 0)
                                 continue
                             w = effects[j, E_WINDOW]
                             if w == ROLLING:  # windows.py: the earlier amounts still in it
@@ -470,22 +292,22 @@ def reduce_scheme(rules: Any, effects: Any, tiers: Any, groups: Any, bands: Any,
                                 total = 0
                                 was = 0
                             t_lo, t_hi = effects[j, E_TIER_START], effects[j, E_TIER_END]
-                            now, over = _worth(tiers, t_lo, t_hi, effects[j, E_BRACKETS],
-                                               1 - effects[j, E_MODE], effects[j, E_MAX_HAS],
-                                               effects[j, E_MAX], total)
-                            then, over_then = _worth(tiers, t_lo, t_hi, effects[j, E_BRACKETS],
-                                                     1 - effects[j, E_MODE],
-                                                     effects[j, E_MAX_HAS], effects[j, E_MAX],
-                                                     was)
+                            now, over = worth(tiers, t_lo, t_hi, effects[j, E_BRACKETS],
+                                              1 - effects[j, E_MODE], effects[j, E_MAX_HAS],
+                                              effects[j, E_MAX], total)
+                            then, over_then = worth(tiers, t_lo, t_hi, effects[j, E_BRACKETS],
+                                                    1 - effects[j, E_MODE],
+                                                    effects[j, E_MAX_HAS], effects[j, E_MAX],
+                                                    was)
                             if over or over_then:
                                 st[S_OVERFLOW] = 1
-                            _item(items, n, e, ACCUMULATED, j, total, 0)
+                            add_item(items, n, e, ACCUMULATED, j, total, 0)
                             pts = now - then
                         elif kind <= 3:
                             slot = slots[p] + j - e_first
                             code = status[slot]
                             if code >= 1:
-                                _item(items, n, e, _STATUS_NOTE[code], j, i, 0)
+                                add_item(items, n, e, STATUS_NOTE[code], j, i, 0)
                                 if code <= 3:
                                     continue
                             pts = values[slot]
@@ -500,13 +322,13 @@ def reduce_scheme(rules: Any, effects: Any, tiers: Any, groups: Any, bands: Any,
                                 cs[c, 0] = key
                                 cs[c, 1] = count
                             t_lo, t_hi = effects[j, E_TIER_START], effects[j, E_TIER_END]
-                            now = _count_tier(tiers, t_lo, t_hi, count)
-                            earlier = _count_tier(tiers, t_lo, t_hi, count - 1) if counting \
+                            now = count_tier(tiers, t_lo, t_hi, count)
+                            earlier = count_tier(tiers, t_lo, t_hi, count - 1) if counting \
                                 else now
                             if now < 0 or now == earlier:
-                                _item(items, n, e, COUNT_TIER, j, count, -1)
+                                add_item(items, n, e, COUNT_TIER, j, count, -1)
                             else:
-                                _item(items, n, e, COUNT_TIER, j, count, tiers[now, 0])
+                                add_item(items, n, e, COUNT_TIER, j, count, tiers[now, 0])
                                 pts = tiers[now, 1]
                                 if effects[j, E_MODE] == 1 and earlier >= 0:
                                     pts -= tiers[earlier, 1]
@@ -532,21 +354,21 @@ def reduce_scheme(rules: Any, effects: Any, tiers: Any, groups: Any, bands: Any,
                             if capped:
                                 rkey = periods[rules[r, R_CAP_PER], i] + base
                                 rtotal = rs[r, 1] if rs[r, 0] == rkey else 0
-                                applied, cut = _within(rules[r, R_CAP_POINTS], rtotal, applied)
+                                applied, cut = within(rules[r, R_CAP_POINTS], rtotal, applied)
                                 if cut:
-                                    _item(items, n, e, CAP_RULE, r, 0, 0)
+                                    add_item(items, n, e, CAP_RULE, r, 0, 0)
                             g = rules[r, R_GROUP]
                             gkey = 0
                             gtotal = 0
                             if g >= 0:
                                 gkey = periods[groups[g, 1], i] + base
                                 gtotal = gs[g, 1] if gs[g, 0] == gkey else 0
-                                applied, cut = _within(groups[g, 0], gtotal, applied)
+                                applied, cut = within(groups[g, 0], gtotal, applied)
                                 if cut:
-                                    _item(items, n, e, CAP_GROUP, g, 0, 0)
-                            applied, clamped = _within_scale(st[S_SCORE], applied, scale)
+                                    add_item(items, n, e, CAP_GROUP, g, 0, 0)
+                            applied, clamped = within_scale(st[S_SCORE], applied, scale)
                             if clamped:
-                                _item(items, n, e, CLAMPED, 0, 0, 0)
+                                add_item(items, n, e, CLAMPED, 0, 0, 0)
                             if capped:
                                 rs[r, 0] = rkey
                                 rs[r, 1] = rtotal + applied
@@ -558,7 +380,7 @@ def reduce_scheme(rules: Any, effects: Any, tiers: Any, groups: Any, bands: Any,
                         continue
                     elif kind == 5:
                         st[S_SCORE] = effects[j, E_VALUE]
-                        _item(items, n, e, SCORE_SET, j, 0, 0)
+                        add_item(items, n, e, SCORE_SET, j, 0, 0)
                     elif kind == 6:
                         until = NONE_DAY
                         if effects[j, E_DUR_HAS]:
@@ -568,7 +390,7 @@ def reduce_scheme(rules: Any, effects: Any, tiers: Any, groups: Any, bands: Any,
                         st[S_GRADE] = effects[j, E_GRADE]
                         st[S_POLICY] = effects[j, E_POLICY]
                         st[S_UNTIL] = until
-                        _item(items, n, e, GRADE_SET, j, until, 0)
+                        add_item(items, n, e, GRADE_SET, j, until, 0)
                     elif kind == 7:
                         if effects[j, E_ACTION] == 1:
                             until = NONE_DAY
@@ -576,12 +398,12 @@ def reduce_scheme(rules: Any, effects: Any, tiers: Any, groups: Any, bands: Any,
                                 until = add_duration(today, effects[j, E_DUR_Y],
                                                      effects[j, E_DUR_M], effects[j, E_DUR_D])
                             flag_until[effects[j, E_FLAG]] = until
-                            _item(items, n, e, FLAG_ADDED, j, until, 0)
+                            add_item(items, n, e, FLAG_ADDED, j, until, 0)
                         else:
                             flag_until[effects[j, E_FLAG]] = ABSENT
-                            _item(items, n, e, FLAG_REMOVED, j, 0, 0)
+                            add_item(items, n, e, FLAG_REMOVED, j, 0, 0)
                     else:
-                        _item(items, n, e, UNQUANTIFIED, r, 0, 0)
+                        add_item(items, n, e, UNQUANTIFIED, r, 0, 0)
                 if not blocked:
                     scored_here[r] = i
                 score = st[S_SCORE]
@@ -598,12 +420,12 @@ def reduce_scheme(rules: Any, effects: Any, tiers: Any, groups: Any, bands: Any,
                     lp[k, L_ID] = perm[i]
                     n[3] = k + 1
                     st[S_NEXT_DUE] = min(st[S_NEXT_DUE], due)
-                    _item(items, n, e, LAPSES_ON, 0, due, 0)
+                    add_item(items, n, e, LAPSES_ON, 0, due, 0)
                 if abs(score) >= LIMIT or abs(given) >= LIMIT:
                     st[S_OVERFLOW] = 1
                 ints[e, 6] = 1 if has_given else 0
-                ints[e, 8] = _band(score, bands, st[S_OVERRIDE], st[S_GRADE],
-                                   st[S_POLICY])
+                ints[e, 8] = band(score, bands, st[S_OVERRIDE], st[S_GRADE],
+                                  st[S_POLICY])
                 nums[e, 0] = given
                 nums[e, 1] = score - before
                 nums[e, 3] = score
@@ -611,12 +433,12 @@ def reduce_scheme(rules: Any, effects: Any, tiers: Any, groups: Any, bands: Any,
                 return s, n[0], n[1], 1, s
         if has_end:
             if n[3] > 0:
-                _lapse(end, -1, FINISH, s, st, lp, rules, bands, scale, id_offsets, id_data,
-                       ints, nums, items, n, scratch)
-            _expire(end, st, flag_until)
+                lapse(end, -1, FINISH, s, st, lp, rules, bands, scale, id_offsets, id_data,
+                      ints, nums, items, n, scratch)
+            expire(end, st, flag_until)
         results[s, 0] = st[S_SCORE]
-        results[s, 1] = _band(st[S_SCORE], bands, st[S_OVERRIDE], st[S_GRADE],
-                              st[S_POLICY])
+        results[s, 1] = band(st[S_SCORE], bands, st[S_OVERRIDE], st[S_GRADE],
+                             st[S_POLICY])
         results[s, 2] = scored
         results[s, 3] = unscored
         for f in range(n_flags):

@@ -1,6 +1,6 @@
 """Rolling windows of accumulated effects, for the columnar reducer (numba).
 
-`durable.reduce.RollingTotal` on arrays: for each accumulated effect over a rolling window
+`durable.standing.RollingTotal` on arrays: for each accumulated effect over a rolling window
 (row k), the amounts the current subject's events added, each with the day it leaves the
 window, in the order they came, and a head before which they have left. A subject's
 events come in day order and a day plus a duration never goes back as the day goes

@@ -10,16 +10,17 @@ once), `frequency` (at most N per calendar period or rolling window), whether it
 an earlier offence of the rule (`repeats`: its points times the repeat's factor), then for
 each effect: the points it gives, the rule's `cap`, the shared `cap_group`, and the
 scale's clamp.
+
+The standing it changes is in standing.py, the points each effect states in points.py;
+this module holds the order of the steps and the limits, caps and clamp that cut them.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_FLOOR, Decimal
-from typing import Any
+from decimal import Decimal
 
 from creditlab.engine.canonical import number
 from creditlab.engine.errors import HistoryError, did_you_mean
@@ -40,14 +41,12 @@ from creditlab.engine.inputs.scheme import (
     UnquantifiedEffect,
 )
 from creditlab.engine.inputs.scheme_effects import RollingWindow
+from creditlab.engine.scoring.durable.points import stated_points
+from creditlab.engine.scoring.durable.standing import ZERO, Lapse, Override, Standing
 from creditlab.engine.scoring.ledger import (
-    Accumulated,
-    AtMost,
-    BelowThreshold,
     CapReached,
     Change,
     Clamped,
-    CountTier,
     FlagAdded,
     FlagRemoved,
     FrequencyLimit,
@@ -55,10 +54,7 @@ from creditlab.engine.scoring.ledger import (
     Lapsed,
     LapsesOn,
     LedgerEntry,
-    MissingAttribute,
-    NoQuantityTier,
     Note,
-    NoTierValue,
     Repeat,
     SameAct,
     ScoreSet,
@@ -66,90 +62,7 @@ from creditlab.engine.scoring.ledger import (
 )
 from creditlab.engine.scoring.periods import add_duration, period_key
 
-__all__ = ["Lapse", "Override", "Reducer", "RollingTotal", "Standing"]
-
-ZERO = Decimal(0)
-
-
-@dataclass(frozen=True)
-class Override:
-    """A grade set by reclassification (or given as a starting point), until a date."""
-
-    grade: str
-    policy: str
-    until: date | None
-    rule: str
-    since_band: str | None = None
-    """For a grade given as a starting point: the band the starting score had by itself."""
-
-
-@dataclass(frozen=True)
-class Lapse:
-    """Points a rule applied that lapse on `due` (the rule's `expires_after`)."""
-
-    due: date
-    rule: str
-    event: str
-    type: str
-    given_on: date
-    points: Decimal
-
-
-@dataclass
-class RollingTotal:
-    """A total over a rolling window: the amounts still in it, each with the day it leaves.
-
-    A subject's events come in day order and `add_duration` never goes back as its day
-    goes forward, so the amounts leave in the order they came: the oldest are dropped
-    from the front.
-    """
-
-    amounts: deque[tuple[date, Decimal]] = field(default_factory=deque)
-    total: Decimal = ZERO
-
-    def on(self, day: date) -> Decimal:
-        """The total on `day`, once the amounts that left the window by then are dropped."""
-        while self.amounts and self.amounts[0][0] <= day:
-            self.total -= self.amounts.popleft()[1]
-        return self.total
-
-    def add(self, amount: Decimal, leaves: date) -> None:
-        self.amounts.append((leaves, amount))
-        self.total += amount
-
-
-@dataclass
-class Standing:
-    """One subject's standing in one scheme, updated event by event."""
-
-    score: Decimal
-    override: Override | None = None
-    flags: dict[str, date | None] = field(default_factory=dict)
-    rule_totals: dict[tuple[str, str], Decimal] = field(default_factory=dict)
-    group_totals: dict[tuple[str, str], Decimal] = field(default_factory=dict)
-    rule_times: dict[tuple[str, str], int] = field(default_factory=dict)
-    rule_leaving: dict[str, deque[date]] = field(default_factory=dict)
-    """For a frequency limit over a rolling window: the day each counted entry still in the
-    window leaves it, oldest first (a subject's days only go forward)."""
-    rule_counts: dict[tuple[str, str], int] = field(default_factory=dict)
-    rule_sums: dict[tuple[str, int, str], Decimal] = field(default_factory=dict)
-    """Running totals of `accumulated` effects, by (rule, effect index, window key)."""
-    rolling: dict[tuple[str, int], RollingTotal] = field(default_factory=dict)
-    """Running totals of `accumulated` effects over rolling windows, by (rule, effect index)."""
-    lapsing: list[Lapse] = field(default_factory=list)
-    counted_on: dict[str, date] = field(default_factory=dict)
-    """The day of each repeat rule's latest entry its limits did not block (`repeats`)."""
-    scored: int = 0
-    unscored: int = 0
-
-    def expire(self, day: date) -> None:
-        """Drop list states and grade overrides whose time has run out by `day`."""
-        if self.override is not None and self.override.until is not None \
-                and day >= self.override.until:
-            self.override = None
-        for flag, until in list(self.flags.items()):
-            if until is not None and day >= until:
-                del self.flags[flag]
+__all__ = ["Reducer"]
 
 
 class Reducer:
@@ -264,8 +177,8 @@ class Reducer:
         for index, effect in enumerate(rule.effects):
             if isinstance(effect, (PointsEffect, TiersEffect, QuantityTiersEffect, FormulaEffect,
                                    CountTiersEffect, AccumulatedEffect)):
-                points, why = self._points(effect, event, s, rule, counting=not blocked,
-                                           index=index)
+                points, why = stated_points(effect, event, s, rule, counting=not blocked,
+                                             index=index)
                 if why:
                     notes.append(why)
                 if points is None:
@@ -345,55 +258,6 @@ class Reducer:
         notes.append(Repeat(repeat.factor, earlier, repeat.window_name))
         return repeat.factor
 
-    def _points(self, effect: Any, event: Event, s: Standing, rule: Rule,
-                counting: bool, index: int = 0) -> tuple[Decimal | None, Note | None]:
-        """The points an effect gives as the rule states them (before caps and limits).
-
-        `counting`: the rule is not blocked, so the event adds to counts and totals.
-        `index`: the effect's place in the rule (each accumulated effect has its total).
-        """
-        if isinstance(effect, PointsEffect):
-            return effect.points, None
-        if isinstance(effect, AccumulatedEffect):
-            return _accumulate(effect, event, s, (rule.id, index), counting)
-        if isinstance(effect, CountTiersEffect):
-            key = (rule.id, period_key(effect.window, event.day))
-            count = s.rule_counts.get(key, 0) + (1 if counting else 0)
-            if counting:
-                s.rule_counts[key] = count
-            now = _count_tier(effect, count)
-            before = _count_tier(effect, count - 1) if counting else now
-            window = effect.window
-            if now is None or now is before:
-                return ZERO, CountTier(count, window, None)
-            if effect.mode == "replace" and before is not None:
-                return now.points - before.points, CountTier(count, window, now.more_than)
-            return now.points, CountTier(count, window, now.more_than)
-        value = event.attrs.get(effect.attr)
-        if value is None:
-            return None, MissingAttribute(effect.attr)
-        if isinstance(effect, TiersEffect):
-            for tier in effect.tiers:
-                if tier.value == value:
-                    return tier.points, None
-            return None, NoTierValue(effect.attr, value)
-        quantity = Decimal(value) * effect.factor  # type: ignore[arg-type]
-        if isinstance(effect, QuantityTiersEffect):
-            for qtier in effect.tiers:
-                if qtier.range.contains(quantity):
-                    return qtier.points, None
-            return None, NoQuantityTier(effect.attr, Decimal(value))  # type: ignore[arg-type]
-        assert isinstance(effect, FormulaEffect)
-        if quantity < effect.threshold:
-            return ZERO, BelowThreshold(effect.attr, effect.threshold)
-        points = effect.base_points
-        if effect.per is not None and quantity > effect.base_quantity:
-            steps = ((quantity - effect.base_quantity) / effect.per).to_integral_value(ROUND_FLOOR)
-            points += steps * effect.per_points
-        if effect.max_points is not None and abs(points) > abs(effect.max_points):
-            return effect.max_points.copy_sign(points), AtMost(effect.max_points)
-        return points, None
-
     def _within_scale(self, score: Decimal, delta: Decimal, notes: list[Note]) -> Decimal:
         """`delta` cut so that the score stays on a clamped scale."""
         scale = self.scheme.scale
@@ -435,39 +299,3 @@ def _within(cap: Cap, total: Decimal, points: Decimal, group: str | None,
     notes.append(CapReached(cap.points, cap.per, group))
     return room.copy_sign(points) if room else ZERO
 
-
-def _accumulate(effect: AccumulatedEffect, event: Event, s: Standing, where: tuple[str, int],
-                counting: bool) -> tuple[Decimal | None, Note | None]:
-    """An accumulated effect: what the running total is worth after this event, less what
-    it was worth before. The total grows only when the rule is `counting` (not blocked);
-    over a rolling window, "before" is the total of the earlier events still in it."""
-    if effect.attr is None:
-        amount = Decimal(1)
-    else:
-        value = event.attrs.get(effect.attr)
-        if value is None:
-            return None, MissingAttribute(effect.attr)
-        amount = Decimal(value) * effect.factor  # type: ignore[arg-type]
-    window = effect.window
-    if isinstance(window, RollingWindow):
-        rolling = s.rolling.setdefault(where, RollingTotal())
-        before = rolling.on(event.day)
-        if counting:
-            rolling.add(amount, add_duration(event.day, window.rolling))
-        after = rolling.total
-    else:
-        key = (*where, period_key(window, event.day))
-        before = s.rule_sums.get(key, ZERO)
-        after = before + amount if counting else before
-        if counting:
-            s.rule_sums[key] = after
-    return effect.value(after) - effect.value(before), Accumulated(effect.of, after,
-                                                                   effect.window_name)
-
-
-def _count_tier(effect: CountTiersEffect, count: int) -> Any:
-    reached = None
-    for tier in effect.tiers:
-        if count > tier.more_than:
-            reached = tier
-    return reached
