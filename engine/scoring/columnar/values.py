@@ -51,7 +51,8 @@ def event_value(value: Any) -> Any:
 
 
 def _points(effect: Any, value: Any) -> tuple[int, Decimal | None]:
-    """(status, points) of a valued effect for one attribute value: `durable.points.stated_points`."""
+    """(status, points) of a valued effect for one attribute value, as
+    `durable.points.stated_points` gives them."""
     if value is None:
         return MISSING, None
     if isinstance(effect, TiersEffect):
